@@ -1,0 +1,1 @@
+"""fmnist_edge.benchmarks"""

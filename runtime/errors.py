@@ -1,0 +1,27 @@
+"""Errors a user can cause, and the one-line report the CLIs print for them."""
+
+from __future__ import annotations
+
+
+class FmnistError(Exception):
+    """A problem with the user's input or environment (missing data, bad file, bad option).
+
+    CLIs print ``prog: error: <message>`` on one line and exit with ``exit_code`` (2: usage/input).
+    """
+
+    exit_code = 2
+
+
+class DatasetError(FmnistError):
+    """The Fashion-MNIST files are missing, truncated or not what they claim to be."""
+
+
+class MissingExtraError(FmnistError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        super().__init__(
+            f"{module} is not installed; install it with: pip install 'fmnist-edge[{extra}]'"
+        )
+        self.module = module
+        self.extra = extra

@@ -1,0 +1,22 @@
+"""The runtime is what a device installs: importing it must never pull in TensorFlow."""
+
+import json
+import pkgutil
+import subprocess
+import sys
+
+import fmnist_edge.runtime
+
+HEAVY = ["tensorflow", "keras", "tf2onnx", "onnx", "matplotlib", "pandas"]
+
+
+def test_importing_every_runtime_module_loads_no_tensorflow():
+    modules = [f"fmnist_edge.runtime.{m.name}" for m in pkgutil.iter_modules(fmnist_edge.runtime.__path__)]
+    assert "fmnist_edge.runtime.dataset" in modules
+    code = (
+        "import importlib, json, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        f"print(json.dumps([h for h in {HEAVY!r} if h in sys.modules]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []

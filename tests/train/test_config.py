@@ -1,0 +1,16 @@
+from fmnist_edge.train.config import ModelKind, Optimizer, TrainConfig
+
+
+def test_resolved_fills_defaults_from_model_and_optimizer():
+    assert TrainConfig().resolved().dense_units == (100,)
+    assert TrainConfig().resolved().learning_rate == 0.001
+    ann = TrainConfig(model=ModelKind.ANN, optimizer=Optimizer.SGD).resolved()
+    assert ann.dense_units == (256, 128) and ann.learning_rate == 0.01
+    assert TrainConfig(learning_rate=0.3).resolved().learning_rate == 0.3
+
+
+def test_json_round_trip():
+    config = TrainConfig(model=ModelKind.ANN, dense_units=(3, 4), optimizer=Optimizer.RMSPROP).resolved()
+    data = config.to_json()
+    assert data["model"] == "ann" and data["dense_units"] == [3, 4] and data["optimizer"] == "rmsprop"
+    assert TrainConfig.from_json(data) == config

@@ -1,0 +1,107 @@
+"""``fmnist-train``: train the tutorial CNN or the ANN on Fashion-MNIST and write a run folder."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from fmnist_edge.runtime import cliutil
+from fmnist_edge.runtime.dataset import ENV_VAR
+
+from .config import Activation, Initializer, ModelKind, Optimizer, TrainConfig
+
+PROG = "fmnist-train"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser; every hyperparameter option explains itself in one line."""
+    p = cliutil.ArgumentParser(
+        prog=PROG, description="Train a Fashion-MNIST model (defaults: the tutorial CNN, "
+        "15 epochs, batch 32, adam) and write artifacts/<name>/.")
+    add = p.add_argument
+    add("--model", type=cliutil.enum_choice(ModelKind), default=ModelKind.SEED_CNN,
+        metavar=cliutil.enum_metavar(ModelKind),
+        help="network: seed-cnn = the tutorial CNN (conv → pool → dense), ann = feed-forward "
+        "dense layers only (default: seed-cnn)")
+    add("--filters", type=cliutil.positive_int, default=32,
+        help="CNN: number of feature detectors (filters) the conv layer learns (default: %(default)s)")
+    add("--kernel-size", type=cliutil.positive_int, default=3,
+        help="CNN: height = width of each conv filter in pixels (default: %(default)s)")
+    add("--pool-size", type=cliutil.positive_int, default=2,
+        help="CNN: max-pooling window; 2 halves height and width, keeping the strongest response "
+        "(default: %(default)s)")
+    _choice(add, "--activation", Activation, Activation.RELU,
+            "hidden-layer nonlinearity; relu passes positives and zeroes negatives")
+    _choice(add, "--kernel-initializer", Initializer, Initializer.HE_UNIFORM,
+            "how initial weights are drawn; he_* keeps ReLU activations well scaled")
+    add("--dense-units", type=cliutil.int_list, default=None, metavar="N[,N...]",
+        help="neurons in each hidden dense layer, comma-separated (default: 100 for seed-cnn, "
+        "256,128 for ann)")
+    _choice(add, "--optimizer", Optimizer, Optimizer.ADAM,
+            "weight-update rule: sgd = plain gradient steps, adam/rmsprop adapt the step per weight")
+    add("--learning-rate", type=cliutil.positive_float, default=None,
+        help="step size of each update (default: the optimizer's own, 0.001 adam/rmsprop, 0.01 sgd)")
+    add("--momentum", type=cliutil.unit_float, default=0.0,
+        help="sgd only: fraction of the previous step carried into the next (default: %(default)s)")
+    add("--epochs", type=cliutil.positive_int, default=15,
+        help="passes over the 55k training images (default: %(default)s)")
+    add("--batch-size", type=cliutil.positive_int, default=32,
+        help="images per gradient step; smaller = noisier, more updates (default: %(default)s)")
+    add("--seed", type=cliutil.non_negative_int, default=0,
+        help="random seed for initial weights and shuffling; same seed = same start (default: 0)")
+    add("--early-stopping-patience", type=cliutil.non_negative_int, default=0, metavar="EPOCHS",
+        help="stop after this many epochs without a better validation loss and keep the best "
+        "weights; 0 = off, as in the tutorial (default: 0)")
+    add("--data", metavar="DIR", default=None,
+        help=f"folder with the four IDX files (default: ${ENV_VAR}, then the Debian package "
+        "dataset-fashion-mnist, then ~/.keras/datasets/fashion-mnist)")
+    add("--out", metavar="DIR", default="artifacts",
+        help="parent folder of run folders (default: %(default)s)")
+    add("--name", default=None,
+        help="run folder name under --out (default: the model kind, e.g. seed-cnn)")
+    add("--progress", choices=("auto", "bar", "epoch", "none"), default="auto",
+        help="Keras progress output: a live bar, one line per epoch, or none "
+        "(default: auto = bar on a terminal, else epoch)")
+    return p
+
+
+def _choice(add, flag: str, enum: type, default, text: str) -> None:
+    add(flag, type=cliutil.enum_choice(enum), default=default, metavar=cliutil.enum_metavar(enum),
+        help=f"{text} (default: {default.value})")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The TrainConfig the parsed options describe."""
+    return TrainConfig(
+        model=args.model, filters=args.filters, kernel_size=args.kernel_size,
+        pool_size=args.pool_size, activation=args.activation,
+        kernel_initializer=args.kernel_initializer, dense_units=args.dense_units,
+        optimizer=args.optimizer, learning_rate=args.learning_rate, momentum=args.momentum,
+        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+        early_stopping_patience=args.early_stopping_patience)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``fmnist-train``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    config = config_from_args(args)
+    verbose = {"auto": 1 if sys.stdout.isatty() else 2, "bar": 1, "epoch": 2, "none": 0}[args.progress]
+
+    def action() -> int:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ info banners
+        from .run import train_run
+
+        result = train_run(config, args.data, args.out, args.name, verbose)
+        m = result.metrics
+        print(f"{PROG}: {m['model']} test accuracy {m['test_accuracy'] * 100:.2f} % "
+              f"(train {m['train_accuracy'] * 100:.2f} %, val {m['val_accuracy'] * 100:.2f} %), "
+              f"{m['params']:,} params, {m['macs']:,} MACs, {m['epochs']} epochs in "
+              f"{m['seconds']:.0f} s → {result.run_dir}/")
+        return 0
+
+    return cliutil.run(PROG, action)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The Keras part of a run: seed, build, fit with a validation split, evaluate. Needs [train]."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from fmnist_edge.runtime.dataset import FashionMNIST, stratified_split
+from fmnist_edge.runtime.labels import NUM_CLASSES
+from fmnist_edge.runtime.preprocessing import to_model_input
+
+from .config import TrainConfig
+
+EVAL_BATCH = 1024  # evaluation batch: large enough to amortize per-batch overhead, small in memory
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A trained model with its per-epoch history, its scores and the test predictions."""
+
+    model: object  # keras.Model
+    history: dict
+    scores: dict
+    test_predictions: np.ndarray
+    seconds: float
+
+
+def fit(config: TrainConfig, data: FashionMNIST, verbose: int | str = "auto") -> FitResult:
+    """Train ``config`` on the training split, validating on a fixed stratified split, then test."""
+    import keras
+
+    from .models import build_model
+
+    keras.utils.set_random_seed(config.seed)  # same seed → same initial weights and shuffling
+    train_idx, val_idx = stratified_split(data.y_train, config.validation_size)
+    x_tr, y_tr = to_model_input(data.x_train[train_idx]), _one_hot(data.y_train[train_idx])
+    x_val, y_val = to_model_input(data.x_train[val_idx]), _one_hot(data.y_train[val_idx])
+    model = build_model(config)
+    callbacks = []
+    if config.early_stopping_patience:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True))
+    start = time.perf_counter()
+    history = model.fit(x_tr, y_tr, epochs=config.epochs, batch_size=config.batch_size,
+                        validation_data=(x_val, y_val), callbacks=callbacks, verbose=verbose)
+    seconds = time.perf_counter() - start
+    scores = _evaluate(model, (x_tr, y_tr), (x_val, y_val), data)
+    probs = model.predict(to_model_input(data.x_test), batch_size=EVAL_BATCH, verbose=0)
+    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    return FitResult(model, hist, scores, np.argmax(probs, axis=1), seconds)
+
+
+def _evaluate(model, train, val, data: FashionMNIST) -> dict:
+    """Loss and accuracy of the final weights on the train, validation and test sets."""
+    sets = {"train": train, "val": val,
+            "test": (to_model_input(data.x_test), _one_hot(data.y_test))}
+    scores = {}
+    for name, (x, y) in sets.items():
+        loss, acc = model.evaluate(x, y, batch_size=EVAL_BATCH, verbose=0)
+        scores[f"{name}_loss"], scores[f"{name}_accuracy"] = float(loss), float(acc)
+    return scores
+
+
+def _one_hot(labels: np.ndarray) -> np.ndarray:
+    return np.eye(NUM_CLASSES, dtype=np.float32)[labels]

@@ -1,0 +1,87 @@
+"""``fmnist-runs``: a table of the run folders' metrics, and the spread between seeds.
+
+Reads only ``artifacts/*/metrics.json`` (no TensorFlow), so it is instant. With
+``--update-readme FILE`` it rewrites the block between ``<!-- runs:begin -->`` and
+``<!-- runs:end -->`` so the README's figures always come from this command.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from fmnist_edge.runtime import atomic, cliutil
+from fmnist_edge.runtime.errors import FmnistError
+
+PROG = "fmnist-runs"
+BEGIN, END = "<!-- runs:begin -->", "<!-- runs:end -->"
+
+
+def load_runs(folder: Path) -> list[dict]:
+    """Every run's metrics.json under ``folder``, with its run name, sorted by name."""
+    runs = []
+    for path in sorted(Path(folder).glob("*/metrics.json")):
+        try:
+            metrics = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise FmnistError(f"{path}: unreadable metrics ({exc})") from None
+        runs.append({"run": path.parent.name, **metrics})
+    if not runs:
+        raise FmnistError(f"no run folders with metrics.json under {folder}; run fmnist-train first")
+    return runs
+
+
+def runs_table(runs: list[dict]) -> str:
+    """A markdown table (one row per run) followed by the mean ± std per model kind."""
+    rows = ["| run | model | seed | epochs | params | MACs | train % | val % | test % | test loss | s |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in runs:
+        rows.append(f"| {r['run']} | {r['model']} | {r['seed']} | {r['epochs']} | {r['params']:,} "
+                    f"| {r.get('macs', 0):,} | {_pct(r['train_accuracy'])} | {_pct(r['val_accuracy'])} "
+                    f"| {_pct(r['test_accuracy'])} | {r['test_loss']:.4f} | {r['seconds']:.0f} |")
+    rows += ["", "| model | runs | test accuracy % (mean ± std over seeds) | min | max |",
+             "|---|---:|---:|---:|---:|"]
+    for model in sorted({r["model"] for r in runs}):
+        accs = [r["test_accuracy"] * 100 for r in runs if r["model"] == model]
+        std = statistics.stdev(accs) if len(accs) > 1 else 0.0
+        rows.append(f"| {model} | {len(accs)} | {statistics.mean(accs):.2f} ± {std:.2f} "
+                    f"| {min(accs):.2f} | {max(accs):.2f} |")
+    return "\n".join(rows)
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.2f}"
+
+
+def update_readme(readme: Path, table: str) -> None:
+    """Replace the runs block in ``readme`` with ``table`` (atomically)."""
+    text = readme.read_text()
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        raise FmnistError(f"{readme}: no {BEGIN} … {END} block to update")
+    atomic.write_text(readme, text[: start + len(BEGIN)] + "\n" + table + "\n" + text[end:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``fmnist-runs``."""
+    p = cliutil.ArgumentParser(prog=PROG, description="Tabulate the metrics of training runs.")
+    p.add_argument("folder", nargs="?", default="artifacts",
+                   help="parent folder of run folders (default: %(default)s)")
+    p.add_argument("--update-readme", metavar="FILE", default=None,
+                   help="also write the table into FILE between the runs:begin/end markers")
+    args = p.parse_args(argv)
+
+    def action() -> int:
+        table = runs_table(load_runs(Path(args.folder)))
+        print(table)
+        if args.update_readme:
+            update_readme(Path(args.update_readme), table)
+        return 0
+
+    return cliutil.run(PROG, action)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
