@@ -1,0 +1,41 @@
+import json
+
+from fmnist_edge.train import summary
+
+
+def _run(folder, name, model, seed, test, val):
+    run_dir = folder / name
+    run_dir.mkdir(parents=True)
+    metrics = {"model": model, "seed": seed, "epochs": 15, "params": 10, "macs": 20,
+               "final_epoch_train_accuracy": 0.99, "train_accuracy": 0.97, "val_accuracy": val,
+               "test_accuracy": test, "test_loss": 0.5, "seconds": 100.0}
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_table_reports_spread_and_selects_by_validation(tmp_path):
+    _run(tmp_path, "a", "seed-cnn", 0, 0.90, 0.91)
+    _run(tmp_path, "b", "seed-cnn", 1, 0.92, 0.89)
+    table = summary.runs_table(summary.load_runs(tmp_path))
+    assert "| a | seed-cnn | 0 | 15 | 10 | 20 | 99.00 | 97.00 | 91.00 | 90.00 | 0.5000 | 100 |" in table
+    # mean 91.00, sample std 1.41; validation picks run a although b tests better
+    assert "| seed-cnn | 2 | 91.00 ± 1.41 | 90.00 | 92.00 | a (90.00) |" in table
+
+
+def test_update_readme_rewrites_only_the_block(tmp_path, capsys):
+    _run(tmp_path / "art", "a", "ann", 0, 0.88, 0.88)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{summary.BEGIN}\nold\n{summary.END}\noutro\n")
+    assert summary.main([str(tmp_path / "art"), "--update-readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith(f"{summary.END}\noutro\n")
+    assert "old" not in text and "| ann | 1 | 88.00 ± 0.00" in text
+    assert "| ann | 1 | 88.00" in capsys.readouterr().out
+
+
+def test_no_runs_or_no_markers_exit_2(tmp_path, capsys):
+    assert summary.main([str(tmp_path)]) == 2
+    assert "run fmnist-train first" in capsys.readouterr().err
+    _run(tmp_path, "a", "ann", 0, 0.88, 0.88)
+    (tmp_path / "R.md").write_text("no markers")
+    assert summary.main([str(tmp_path), "--update-readme", str(tmp_path / "R.md")]) == 2
+    assert (tmp_path / "R.md").read_text() == "no markers"
