@@ -9,6 +9,10 @@ from typing import Callable
 from .errors import FmnistError
 
 
+class UsageError(Exception):
+    """A combination of options that argparse alone cannot reject; reported via ``parser.error``."""
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (plus the exit code 2), no usage dump."""
 

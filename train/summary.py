@@ -16,7 +16,6 @@ from fmnist_edge.runtime import atomic, cliutil
 from fmnist_edge.runtime.errors import FmnistError
 
 PROG = "fmnist-runs"
-BEGIN, END = "<!-- runs:begin -->", "<!-- runs:end -->"
 
 
 def load_runs(folder: Path) -> list[dict]:
@@ -59,15 +58,6 @@ def _pct(x: float) -> str:
     return f"{x * 100:.2f}"
 
 
-def update_readme(readme: Path, table: str) -> None:
-    """Replace the runs block in ``readme`` with ``table`` (atomically)."""
-    text = readme.read_text()
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise FmnistError(f"{readme}: no {BEGIN} … {END} block to update")
-    atomic.write_text(readme, text[: start + len(BEGIN)] + "\n" + table + "\n" + text[end:])
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``fmnist-runs``."""
     p = cliutil.ArgumentParser(prog=PROG, description="Tabulate the metrics of training runs.")
@@ -81,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         table = runs_table(load_runs(Path(args.folder)))
         print(table)
         if args.update_readme:
-            update_readme(Path(args.update_readme), table)
+            atomic.replace_block(args.update_readme, "runs", table)
         return 0
 
     return cliutil.run(PROG, action)

@@ -24,10 +24,10 @@ def test_table_reports_spread_and_selects_by_validation(tmp_path):
 def test_update_readme_rewrites_only_the_block(tmp_path, capsys):
     _run(tmp_path / "art", "a", "ann", 0, 0.88, 0.88)
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{summary.BEGIN}\nold\n{summary.END}\noutro\n")
+    readme.write_text("intro\n<!-- runs:begin -->\nold\n<!-- runs:end -->\noutro\n")
     assert summary.main([str(tmp_path / "art"), "--update-readme", str(readme)]) == 0
     text = readme.read_text()
-    assert text.startswith("intro\n") and text.endswith(f"{summary.END}\noutro\n")
+    assert text.startswith("intro\n") and text.endswith("<!-- runs:end -->\noutro\n")
     assert "old" not in text and "| ann | 1 | 88.00 ± 0.00" in text
     assert "| ann | 1 | 88.00" in capsys.readouterr().out
 

@@ -1,0 +1,99 @@
+"""``fmnist-export``: Keras run → TFLite / ONNX files, quantized, self-checked, with a manifest."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from fmnist_edge.runtime import cliutil
+
+from .config import SUPPORTED, ExportConfig, Format, OnnxActivations, Quantization
+
+PROG = "fmnist-export"
+ALL = "all"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``fmnist-export``."""
+    p = cliutil.ArgumentParser(prog=PROG, description="Export a trained model to TFLite and ONNX, "
+                               "quantize it, check every file on the 10k test set, write manifest.json.")
+    add = p.add_argument
+    add("model", nargs="?", default=None, metavar="RUN_DIR_OR_MODEL",
+        help="a run folder (uses its model.keras) or a .keras file (default: artifacts/seed-cnn)")
+    add("--format", choices=[f.value for f in Format] + [ALL], default=ALL,
+        help="file format(s) to write (default: all)")
+    add("--quantize", choices=[q.value for q in Quantization] + [ALL], default=ALL,
+        help="none = float32; float16 = half-size weights; dynamic = int8 weights only; "
+        "int8 = int8 weights and activations, calibrated; all = every one the format supports "
+        "(TFLite: all four, ONNX: none and int8) (default: all)")
+    add("--out", metavar="DIR", default=None,
+        help="output folder (default: RUN_DIR/export); it is replaced as a whole")
+    add("--calibration-samples", type=cliutil.positive_int, default=500, metavar="N",
+        help="training images (stratified, never test images) used to calibrate int8 ranges "
+        "(default: %(default)s)")
+    add("--onnx-activations", type=cliutil.enum_choice(OnnxActivations),
+        default=OnnxActivations.UINT8, metavar=cliutil.enum_metavar(OnnxActivations),
+        help="ONNX int8 activation type; uint8 (U8S8) measured faster on x86 (default: uint8)")
+    add("--max-drop", type=float, default=1.0, metavar="POINTS",
+        help="fail (exit 1) when an artifact's test accuracy is this many points below Keras "
+        "(default: %(default)s)")
+    add("--no-check", action="store_true",
+        help="skip the 10k-image self-check (faster; the manifest then has no accuracy)")
+    add("--data", metavar="DIR", default=None,
+        help="Fashion-MNIST folder (default: $FMNIST_DATA, then the Debian package location)")
+    add("--progress", choices=("auto", "on", "off"), default="auto",
+        help="progress bar on stderr (default: auto = only on a terminal)")
+    add("--update-readme", metavar="FILE", default=None,
+        help="also write the artifacts table into FILE between <!-- exports:begin/end --> markers")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> ExportConfig:
+    """The ExportConfig the options describe; an explicit unsupported pair is a usage error."""
+    formats = tuple(Format) if args.format == ALL else (Format(args.format),)
+    quants = tuple(Quantization) if args.quantize == ALL else (Quantization(args.quantize),)
+    config = ExportConfig(formats=formats, quantizations=quants,
+                          calibration_samples=args.calibration_samples,
+                          onnx_activations=args.onnx_activations, max_drop=args.max_drop,
+                          check=not args.no_check)
+    if not config.jobs():
+        supported = ", ".join(q.value for q in SUPPORTED[formats[0]])
+        raise cliutil.UsageError(f"--format {args.format} does not support --quantize "
+                                 f"{args.quantize} (supported: {supported})")
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``fmnist-export``."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except cliutil.UsageError as exc:
+        parser.error(str(exc))
+    progress = {"auto": None, "on": True, "off": False}[args.progress]
+
+    def action() -> int:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ info banners
+        from fmnist_edge.runtime.atomic import replace_block
+
+        from .pipeline import export_model
+        from .report import artifacts_table
+
+        result = export_model(args.model, config, args.out, args.data, progress)
+        table = artifacts_table(result.manifest)
+        kept = len(result.manifest["artifacts"]) - len(result.written)
+        print(f"{PROG}: wrote {len(result.written)} models to {result.out_dir}/"
+              + (f" (kept {kept} from the previous export of the same model)" if kept else "")
+              + f"\n\n{table}")
+        if args.update_readme:
+            replace_block(args.update_readme, "exports", table)
+        result.raise_on_failed_checks()
+        return 0
+
+    return cliutil.run(PROG, action)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""``export/manifest.json``: what the runtime reads to load, verify and feed each artifact."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from pathlib import Path
+
+from fmnist_edge.runtime.labels import CLASS_NAMES
+from fmnist_edge.runtime.preprocessing import INPUT_SCALE, LAYOUT
+
+SCHEMA = 1
+PREPROCESSING = {
+    "input": "uint8 grayscale 28x28, light garment on a dark background (the dataset's polarity)",
+    "scale": INPUT_SCALE,
+    "layout": LAYOUT,
+    "shape": [28, 28, 1],
+    "background": "light-on-dark",
+}
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def artifact_entry(path: Path, fmt: str, quantization: str, runtime_model, extra: dict) -> dict:
+    """One manifest entry, with the input/output facts read back from the written file."""
+    entry = {
+        "file": path.name,
+        "format": fmt,
+        "quantization": quantization,
+        "size_bytes": path.stat().st_size,
+        "sha256": sha256_file(path),
+        "input": {"name": runtime_model.input_name, "shape": runtime_model.input_shape,
+                  "dtype": runtime_model.input_dtype},
+        "labels": list(CLASS_NAMES),
+        "preprocessing": PREPROCESSING,
+        **extra,
+    }
+    for side in ("input", "output"):
+        quant = getattr(runtime_model, f"{side}_quant", None)
+        if quant is not None:
+            entry.setdefault(side, {})["quantization"] = quant.to_json()
+    return entry
+
+
+def tool_versions() -> dict:
+    """Versions of every library that touched the artifacts."""
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for dist in ("numpy", "tensorflow-cpu", "tensorflow", "keras", "tf2onnx", "onnx",
+                 "onnxruntime", "ai-edge-litert", "fmnist-edge"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def read_manifest(folder: Path) -> dict | None:
+    """The manifest in ``folder``, or None when there is none (or it is unreadable)."""
+    try:
+        return json.loads((Path(folder) / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def reusable_entries(previous: dict | None, folder: Path, source_sha: str, redone: set) -> list:
+    """Entries of a previous export of the same source model whose files are intact and not redone."""
+    if not previous or previous.get("source", {}).get("sha256") != source_sha:
+        return []
+    keep = []
+    for entry in previous.get("artifacts", []):
+        path = Path(folder) / entry.get("file", "")
+        if entry.get("file") in redone or not path.is_file():
+            continue
+        if sha256_file(path) == entry.get("sha256"):
+            keep.append(entry)
+    return keep

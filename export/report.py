@@ -1,0 +1,34 @@
+"""A manifest as the table people read: format, quantization, size, accuracy, drop, agreement."""
+
+from __future__ import annotations
+
+
+def artifacts_table(manifest: dict) -> str:
+    """Markdown table of every artifact in ``manifest``; size ratio is against the float32 file."""
+    float_size = {e["format"]: e["size_bytes"] for e in manifest["artifacts"]
+                  if e["quantization"] == "none"}
+    rows = ["| file | format | quantization | input | size KB | vs float32 | test accuracy % "
+            "| drop pt | agreement % | check |",
+            "|---|---|---|---|---:|---:|---:|---:|---:|---|"]
+    for e in manifest["artifacts"]:
+        base = float_size.get(e["format"])
+        ratio = f"{e['size_bytes'] / base * 100:.1f} %" if base else "–"
+        check = e.get("check")
+        figures = (f"{check['accuracy'] * 100:.2f} | {check['drop_points']:+.2f} | "
+                   f"{check['agreement'] * 100:.2f} | {'pass' if check['passed'] else 'FAIL'}"
+                   if check else "– | – | – | not run")
+        rows.append(f"| {e['file']} | {e['format']} | {_quant_label(e)} | {e['input']['dtype']} "
+                    f"| {e['size_bytes'] / 1024:.0f} | {ratio} | {figures} |")
+    reference = next((e["check"]["reference_accuracy"] for e in manifest["artifacts"]
+                      if e.get("check")), None)
+    if reference is not None:
+        rows.append(f"\nReference: the Keras float model, {reference * 100:.2f} % on the same "
+                    f"10,000 test images; drop = reference − artifact, in points.")
+    return "\n".join(rows)
+
+
+def _quant_label(entry: dict) -> str:
+    label = "float32" if entry["quantization"] == "none" else entry["quantization"]
+    if entry.get("activations"):
+        label += f" ({entry['activations']} activations)"
+    return label

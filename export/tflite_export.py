@@ -1,0 +1,64 @@
+"""Keras SavedModel → TFLite (float32, float16, dynamic-range or full-integer int8).
+
+Only builtin ops are allowed (``TFLITE_BUILTINS`` / ``TFLITE_BUILTINS_INT8``), never
+``SELECT_TF_OPS``: a model that would need Flex ops fails here, loudly, instead of producing a
+file the TensorFlow-free runtime cannot load.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fmnist_edge.runtime import atomic
+from fmnist_edge.runtime.quiet import native_stderr_captured
+
+from .config import Quantization
+from .errors import ExportError
+
+
+def export_tflite(saved_model: Path, quantization: Quantization, calibration: np.ndarray,
+                  target: Path) -> None:
+    """Convert ``saved_model`` with ``quantization`` and write ``target`` atomically."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantization is Quantization.FLOAT16:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantization is Quantization.DYNAMIC:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantization is Quantization.INT8:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = _representative(calibration)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    try:
+        with native_stderr_captured():  # the converter logs MLIR passes to fd 2
+            flatbuffer = converter.convert()
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExportError(f"TFLite {quantization.value} conversion failed (builtin ops only, "
+                          f"Flex/SELECT_TF_OPS never enabled): {first[:300]}") from None
+    atomic.write_bytes(target, flatbuffer)
+    _refuse_flex(target)
+
+
+def _representative(calibration: np.ndarray):
+    def generate():
+        for i in range(len(calibration)):  # one image per step: per-tensor ranges, batch 1
+            yield [calibration[i:i + 1]]
+
+    return generate
+
+
+def _refuse_flex(path: Path) -> None:
+    from fmnist_edge.runtime.backend_litert import LiteRTModel
+
+    flex = sorted({op for op in LiteRTModel(path).op_names() if op.lower().startswith("flex")})
+    if flex:
+        path.unlink()
+        raise ExportError(f"TFLite model needs TensorFlow Flex ops {flex}; refusing to write it")

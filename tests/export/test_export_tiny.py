@@ -1,0 +1,147 @@
+"""Export a tiny model to every format and check files, dtypes, ops, manifest and checksums."""
+
+import hashlib
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+
+from fmnist_edge.export import pipeline  # noqa: E402
+from fmnist_edge.export.config import ExportConfig, Format, Quantization  # noqa: E402
+from fmnist_edge.runtime.backend_litert import LiteRTModel  # noqa: E402
+from fmnist_edge.runtime.labels import CLASS_NAMES  # noqa: E402
+
+ALL_FILES = ["model_float32.tflite", "model_float16.tflite", "model_dynamic.tflite",
+             "model_int8.tflite", "model_float32.onnx", "model_int8.onnx"]
+LOOSE = ExportConfig(max_drop=100.0, calibration_samples=100)  # an untrained model: check plumbing
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_run, tmp_path_factory):
+    run = tmp_path_factory.mktemp("exp") / "run"
+    shutil.copytree(tiny_run, run)
+    return pipeline.export_model(run, LOOSE, progress=False)
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_every_artifact_is_written_with_a_matching_manifest(exported):
+    out = exported.out_dir
+    assert sorted(os.listdir(out)) == sorted(ALL_FILES + ["manifest.json"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [e["file"] for e in manifest["artifacts"]] == ALL_FILES
+    assert manifest["source"]["sha256"] == _sha(out.parent / "model.keras")
+    assert manifest["source"]["file"] == "../model.keras"
+    assert manifest["labels"] == list(CLASS_NAMES)
+    assert manifest["calibration"]["samples"] == 100
+    assert {"tensorflow-cpu", "onnxruntime", "tf2onnx", "ai-edge-litert"} <= set(manifest["tools"])
+    for entry in manifest["artifacts"]:
+        path = out / entry["file"]
+        assert entry["sha256"] == _sha(path) and entry["size_bytes"] == path.stat().st_size
+        assert entry["labels"] == list(CLASS_NAMES)
+        assert entry["preprocessing"]["layout"] == "NHWC"
+        assert entry["preprocessing"]["scale"] == pytest.approx(1 / 255)
+        assert entry["input"]["shape"] == [-1, 28, 28, 1]
+        check = entry["check"]
+        assert check["test_images"] == 10_000 and 0 <= check["agreement"] <= 1
+        assert check["passed"] is True
+
+
+def test_tflite_int8_has_int8_io_and_only_builtin_ops(exported):
+    model = LiteRTModel(exported.out_dir / "model_int8.tflite")
+    assert model.input_dtype == "int8"
+    assert model.input_quant.dtype == "int8" and model.output_quant is not None
+    entry = next(e for e in exported.manifest["artifacts"] if e["file"] == "model_int8.tflite")
+    assert entry["input"]["quantization"]["zero_point"] == model.input_quant.zero_point
+    assert entry["input"]["quantization"]["scale"] == pytest.approx(1 / 255, rel=1e-6)
+    ops = model.op_names()
+    assert "CONV_2D" in ops and "FULLY_CONNECTED" in ops
+    assert not [op for op in ops if op.lower().startswith("flex")]
+    for name in ("model_float32.tflite", "model_float16.tflite", "model_dynamic.tflite"):
+        assert LiteRTModel(exported.out_dir / name).input_dtype == "float32"
+
+
+def test_onnx_int8_is_qdq_with_int8_weights_and_metadata(exported):
+    model = onnx.load(exported.out_dir / "model_int8.onnx")
+    ops = {node.op_type for node in model.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
+    int8_weights = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert any(len(t.dims) == 4 for t in int8_weights)  # the conv kernel, per-channel
+    assert any(len(t.dims) == 2 for t in int8_weights)  # the dense kernel
+    metadata = {p.key: p.value for p in model.metadata_props}
+    assert json.loads(metadata["labels"]) == list(CLASS_NAMES)
+    assert json.loads(metadata["preprocessing"])["layout"] == "NHWC"
+    assert metadata["source_sha256"] == exported.manifest["source"]["sha256"]
+    assert model.graph.output[0].name == "probabilities"
+    float_entry = next(e for e in exported.manifest["artifacts"] if e["file"] == "model_float32.onnx")
+    assert float_entry["max_abs_diff_vs_keras"] < 1e-4 and float_entry["opset"] == 17
+
+
+def test_reexport_of_one_artifact_keeps_the_others(exported, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(exported.out_dir.parent, run)
+    before = {p.name: _sha(p) for p in (run / "export").iterdir() if p.suffix != ".json"}
+    config = ExportConfig(formats=(Format.TFLITE,), quantizations=(Quantization.INT8,),
+                          max_drop=100.0, calibration_samples=100)
+    result = pipeline.export_model(run, config, progress=False)
+    assert result.written == ("model_int8.tflite",)
+    assert [e["file"] for e in result.manifest["artifacts"]] == ALL_FILES
+    after = {p.name: _sha(p) for p in (run / "export").iterdir() if p.suffix != ".json"}
+    assert after == before  # same model, same calibration → byte-identical int8 file
+    assert sorted(os.listdir(run)) == ["export", "model.keras"]
+
+
+def test_interrupted_export_leaves_the_previous_one_intact(exported, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    shutil.copytree(exported.out_dir.parent, run)
+    manifest_before = (run / "export" / "manifest.json").read_bytes()
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    from fmnist_edge.export import onnx_export
+
+    monkeypatch.setattr(onnx_export, "export_onnx", crash)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.export_model(run, LOOSE, progress=False)
+    assert (run / "export" / "manifest.json").read_bytes() == manifest_before
+    assert sorted(os.listdir(run / "export")) == sorted(ALL_FILES + ["manifest.json"])
+    assert sorted(os.listdir(run)) == ["export", "model.keras"]  # no staging leftovers
+
+
+def test_a_failed_check_is_published_flagged_and_raised(tiny_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    config = ExportConfig(formats=(Format.TFLITE,), quantizations=(Quantization.NONE,),
+                          max_drop=-1.0, calibration_samples=100)
+    result = pipeline.export_model(run, config, progress=False)
+    assert [e["file"] for e in result.failed] == ["model_float32.tflite"]
+    from fmnist_edge.export.errors import CheckFailed
+
+    with pytest.raises(CheckFailed, match="model_float32.tflite dropped 0.00 points"):
+        result.raise_on_failed_checks()
+
+
+def test_self_check_matches_an_independent_litert_evaluation(exported):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from fmnist_edge.runtime.dataset import load_fashion_mnist
+
+    data = load_fashion_mnist()
+    interpreter = Interpreter(model_path=str(exported.out_dir / "model_int8.tflite"))
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    interpreter.resize_tensor_input(inp["index"], [10_000, 28, 28, 1])
+    interpreter.allocate_tensors()
+    scale, zero_point = inp["quantization"]
+    x = data.x_test.astype(np.float32)[..., None] / 255.0
+    interpreter.set_tensor(inp["index"], np.clip(np.round(x / scale) + zero_point, -128, 127).astype(np.int8))
+    interpreter.invoke()
+    accuracy = float(np.mean(np.argmax(interpreter.get_tensor(out["index"]), 1) == data.y_test))
+    entry = next(e for e in exported.manifest["artifacts"] if e["file"] == "model_int8.tflite")
+    assert entry["check"]["accuracy"] == accuracy
