@@ -9,10 +9,11 @@ DATA_DIR := /usr/share/datasets/fashion-mnist
 SEEDS ?= 0 1 2
 PYTEST_ARGS ?=
 
-.PHONY: run test setup venv data train runs clean help
+.PHONY: run test setup venv data train runs export clean help
 
 help:
-	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)), print results"
+	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)),"
+	@echo "             export artifacts/seed-cnn to every TFLite/ONNX format, print results"
 	@echo "make test  - set up, run the test suite (including the slow end-to-end test)"
 
 setup: venv data
@@ -52,7 +53,10 @@ train: setup
 runs: venv
 	$(VENV)/bin/fmnist-runs artifacts --update-readme README.md
 
-run: train runs
+export: venv
+	$(VENV)/bin/fmnist-export artifacts/seed-cnn --quantize all --update-readme README.md
+
+run: train runs export
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,76 @@
+"""The tutorial CNN, trained on the real data, exported to every format (CI runs this)."""
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+
+from fmnist_edge.export import pipeline  # noqa: E402
+from fmnist_edge.export.config import ExportConfig  # noqa: E402
+from fmnist_edge.runtime.dataset import load_fashion_mnist  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def export(tutorial_run):
+    result = pipeline.export_model(tutorial_run, ExportConfig(), progress=False)
+    return result, {e["file"]: e for e in result.manifest["artifacts"]}
+
+
+@pytest.fixture(scope="module")
+def test_set():
+    data = load_fashion_mnist()
+    return data.x_test, data.y_test
+
+
+@pytest.mark.parametrize("fmt", ["tflite", "onnx"])
+def test_int8_is_small_accurate_and_agrees(export, fmt):
+    _, entries = export
+    int8, float32 = entries[f"model_int8.{fmt}"], entries[f"model_float32.{fmt}"]
+    assert int8["size_bytes"] <= 0.27 * float32["size_bytes"]
+    assert int8["check"]["drop_points"] <= 0.5
+    assert int8["check"]["agreement"] >= 0.99
+    assert int8["check"]["passed"] and float32["check"]["agreement"] >= 0.999
+
+
+def test_tflite_int8_input_and_onnx_qdq(export):
+    result, entries = export
+    assert entries["model_int8.tflite"]["input"]["dtype"] == "int8"
+    model = onnx.load(result.out_dir / "model_int8.onnx")
+    ops = {n.op_type for n in model.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    weights = [t for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    assert sum(int(np.prod(t.dims)) for t in weights) >= 540_000  # conv + both dense kernels
+
+
+def test_independent_litert_evaluation_matches_the_manifest(export, test_set):
+    from ai_edge_litert.interpreter import Interpreter
+
+    result, entries = export
+    x_test, y_test = test_set
+    for name in ("model_int8.tflite", "model_dynamic.tflite", "model_float32.tflite"):
+        interpreter = Interpreter(model_path=str(result.out_dir / name))
+        inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+        interpreter.resize_tensor_input(inp["index"], [len(x_test), 28, 28, 1])
+        interpreter.allocate_tensors()
+        x = x_test.astype(np.float32)[..., None] / 255.0
+        scale, zero_point = inp["quantization"]
+        if scale:
+            x = np.clip(np.round(x / scale) + zero_point, -128, 127).astype(inp["dtype"])
+        interpreter.set_tensor(inp["index"], x)
+        interpreter.invoke()
+        predictions = np.argmax(interpreter.get_tensor(out["index"]), axis=1)
+        assert entries[name]["check"]["accuracy"] == float(np.mean(predictions == y_test)), name
+
+
+def test_independent_onnxruntime_evaluation_matches_the_manifest(export, test_set):
+    import onnxruntime as ort
+
+    result, entries = export
+    x_test, y_test = test_set
+    for name in ("model_int8.onnx", "model_float32.onnx"):
+        session = ort.InferenceSession(str(result.out_dir / name), providers=["CPUExecutionProvider"])
+        x = x_test.astype(np.float32)[..., None] / 255.0
+        predictions = np.argmax(session.run(None, {session.get_inputs()[0].name: x})[0], axis=1)
+        assert entries[name]["check"]["accuracy"] == float(np.mean(predictions == y_test)), name
