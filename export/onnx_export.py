@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from fmnist_edge.runtime import atomic
+from fmnist_edge.runtime.errors import first_line
 
 from .config import OnnxActivations, Quantization
 from .errors import ExportError
@@ -52,7 +53,7 @@ def _convert(model, opset: int):
         proto, _ = tf2onnx.convert.from_function(function, input_signature=function.input_signature,
                                                  opset=opset)
     except Exception as exc:
-        raise ExportError(f"tf2onnx conversion failed: {str(exc).splitlines()[0][:300]}") from None
+        raise ExportError(f"tf2onnx conversion failed: {first_line(exc)}") from None
     proto.graph.output[0].name = _rename_output(proto, "probabilities")
     return proto
 
@@ -89,7 +90,7 @@ def _quantize(proto, calibration: np.ndarray, activations: OnnxActivations):
                             quant_format=QuantFormat.QDQ, per_channel=True,
                             activation_type=act, weight_type=QuantType.QInt8)
         except Exception as exc:
-            raise ExportError(f"ONNX int8 quantization failed: {str(exc).splitlines()[0][:300]}") from None
+            raise ExportError(f"ONNX int8 quantization failed: {first_line(exc)}") from None
         return onnx.load(out)
 
 

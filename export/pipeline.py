@@ -60,7 +60,7 @@ def export_model(run_dir_or_model: str | Path | None, config: ExportConfig,
     _refuse_foreign_folder(out)
     data = load_fashion_mnist(data_dir)
     calibration = calibration_sample(data, config.calibration_samples)
-    staging = _staging(out)
+    staging = atomic.make_staging_dir(out, "export folder")
     try:
         entries = _export_all(source, config, data, calibration, staging, progress)
         written = tuple(e["file"] for e in entries)
@@ -159,10 +159,3 @@ def _refuse_foreign_folder(out: Path) -> None:
                                               not (out / "manifest.json").is_file())):
         raise FmnistError(f"--out {out} exists and is not an fmnist-edge export folder; "
                           "choose a new or empty folder")
-
-
-def _staging(out: Path) -> Path:
-    try:
-        return atomic.make_staging_dir(out)
-    except OSError as exc:
-        raise FmnistError(f"cannot write the export folder {out}: {exc.strerror or exc}") from None

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from fmnist_edge.runtime.errors import FmnistError
+from fmnist_edge.runtime.errors import FmnistError, first_line
 
 from .errors import ExportError
 
@@ -49,8 +49,7 @@ def load_source(run_dir_or_model: str | Path | None) -> SourceModel:
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as exc:  # Keras raises ValueError, zipfile/OSError, KeyError… on a bad file
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise FmnistError(f"{path}: not a loadable Keras model ({first[:200]})") from None
+        raise FmnistError(f"{path}: not a loadable Keras model ({first_line(exc, 200)})") from None
     shape = tuple(model.inputs[0].shape[1:]) if len(model.inputs) == 1 else None
     if shape != INPUT_SHAPE:
         raise FmnistError(f"{path}: model input is {shape}, expected one (28, 28, 1) image input")
@@ -76,5 +75,5 @@ def export_saved_model(model, folder: Path) -> Path:
     try:
         model.export(str(folder), format="tf_saved_model", verbose=False)
     except Exception as exc:
-        raise ExportError(f"SavedModel export failed: {exc}") from None
+        raise ExportError(f"SavedModel export failed: {first_line(exc)}") from None
     return folder

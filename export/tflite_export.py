@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from fmnist_edge.runtime import atomic
+from fmnist_edge.runtime.errors import first_line
 from fmnist_edge.runtime.quiet import native_stderr_captured
 
 from .config import Quantization
@@ -40,9 +41,8 @@ def export_tflite(saved_model: Path, quantization: Quantization, calibration: np
         with native_stderr_captured():  # the converter logs MLIR passes to fd 2
             flatbuffer = converter.convert()
     except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExportError(f"TFLite {quantization.value} conversion failed (builtin ops only, "
-                          f"Flex/SELECT_TF_OPS never enabled): {first[:300]}") from None
+                          f"Flex/SELECT_TF_OPS never enabled): {first_line(exc)}") from None
     atomic.write_bytes(target, flatbuffer)
     _refuse_flex(target)
 

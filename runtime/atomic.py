@@ -53,11 +53,19 @@ def write_json(target: str | os.PathLike, obj: Any) -> None:
     write_text(target, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
-def make_staging_dir(final: str | os.PathLike) -> Path:
-    """Create a hidden staging folder beside ``final`` to build a whole output folder in."""
+def make_staging_dir(final: str | os.PathLike, what: str = "output folder") -> Path:
+    """Create a hidden staging folder beside ``final`` to build a whole output folder in.
+
+    Raises FmnistError (exit 2) naming ``what`` when the parent cannot be written.
+    """
+    from .errors import FmnistError
+
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    except OSError as exc:
+        raise FmnistError(f"cannot write the {what} {final}: {exc.strerror or exc}") from None
 
 
 def publish_dir(staging: str | os.PathLike, final: str | os.PathLike) -> None:

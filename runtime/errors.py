@@ -25,3 +25,9 @@ class MissingExtraError(FmnistError):
         )
         self.module = module
         self.extra = extra
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's message (its type name when empty), cut to ``limit``."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:limit]

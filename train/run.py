@@ -13,7 +13,6 @@ from pathlib import Path
 
 from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.dataset import FashionMNIST, load_fashion_mnist
-from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.metrics import confusion_matrix
 
 from .config import TrainConfig
@@ -37,7 +36,7 @@ def train_run(config: TrainConfig, data_dir: str | None = None, out_dir: str = "
     config = config.resolved()
     data = load_fashion_mnist(data_dir)  # fail on missing/bad data before any slow import
     final = Path(out_dir) / (name or config.model.value)
-    staging = _staging_dir(final)
+    staging = atomic.make_staging_dir(final, "run folder")
     try:
         from .fit import fit
 
@@ -48,13 +47,6 @@ def train_run(config: TrainConfig, data_dir: str | None = None, out_dir: str = "
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return RunResult(final, metrics)
-
-
-def _staging_dir(final: Path) -> Path:
-    try:
-        return atomic.make_staging_dir(final)
-    except OSError as exc:
-        raise FmnistError(f"cannot write the run folder {final}: {exc.strerror or exc}") from None
 
 
 def _metrics(config: TrainConfig, data: FashionMNIST, result) -> dict:
