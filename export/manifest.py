@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import platform
 from pathlib import Path
+
+from fmnist_edge.runtime.errors import FmnistError
+from fmnist_edge.runtime.manifest import read_manifest, sha256_file
 
 from fmnist_edge.runtime.labels import CLASS_NAMES
 from fmnist_edge.runtime.preprocessing import INPUT_SCALE, LAYOUT
@@ -20,27 +21,23 @@ PREPROCESSING = {
 }
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def artifact_entry(path: Path, fmt: str, quantization: str, runtime_model, extra: dict) -> dict:
+def artifact_entry(path: Path, fmt: str, quantization: str, classifier, extra: dict) -> dict:
     """One manifest entry, with the input/output facts read back from the written file."""
+    runner = classifier.runner
     entry = {
         "file": path.name,
         "format": fmt,
         "quantization": quantization,
         "size_bytes": path.stat().st_size,
         "sha256": sha256_file(path),
-        "input": {"name": runtime_model.input_name, "shape": runtime_model.input_shape,
-                  "dtype": runtime_model.input_dtype},
+        "input": {"name": runner.input_name, "shape": runner.input_shape,
+                  "dtype": runner.input_dtype.name},
         "labels": list(CLASS_NAMES),
         "preprocessing": PREPROCESSING,
         **extra,
     }
     for side in ("input", "output"):
-        quant = getattr(runtime_model, f"{side}_quant", None)
+        quant = getattr(runner, f"{side}_quant", None)
         if quant is not None:
             entry.setdefault(side, {})["quantization"] = quant.to_json()
     return entry
@@ -60,11 +57,11 @@ def tool_versions() -> dict:
     return versions
 
 
-def read_manifest(folder: Path) -> dict | None:
-    """The manifest in ``folder``, or None when there is none (or it is unreadable)."""
+def previous_manifest(folder: Path) -> dict | None:
+    """The manifest already in ``folder``; None when there is none or it is unreadable."""
     try:
-        return json.loads((Path(folder) / "manifest.json").read_text())
-    except (OSError, ValueError):
+        return read_manifest(folder)
+    except FmnistError:
         return None
 
 

@@ -144,7 +144,7 @@ def _manifest(source: SourceModel, config: ExportConfig, entries: list[dict], ou
 
 def _carry_over(out: Path, staging: Path, source_sha: str, redone: set) -> list[dict]:
     """Keep a previous export's other artifacts of the same model (hard-linked, not re-made)."""
-    kept = mf.reusable_entries(mf.read_manifest(out), out, source_sha, redone)
+    kept = mf.reusable_entries(mf.previous_manifest(out), out, source_sha, redone)
     for entry in kept:
         try:
             os.link(out / entry["file"], staging / entry["file"])

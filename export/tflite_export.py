@@ -56,9 +56,10 @@ def _representative(calibration: np.ndarray):
 
 
 def _refuse_flex(path: Path) -> None:
-    from fmnist_edge.runtime.backend_litert import LiteRTModel
+    from fmnist_edge.runtime.backend_litert import open_litert
 
-    flex = sorted({op for op in LiteRTModel(path).op_names() if op.lower().startswith("flex")})
+    ops = open_litert(path.read_bytes(), str(path)).op_names()
+    flex = sorted({op for op in ops if op.lower().startswith("flex")})
     if flex:
         path.unlink()
         raise ExportError(f"TFLite model needs TensorFlow Flex ops {flex}; refusing to write it")

@@ -14,20 +14,18 @@ from .config import Format
 
 
 def load_artifact(path: Path, fmt: Format):
-    """The runtime model object for an exported file."""
-    if fmt is Format.TFLITE:
-        from fmnist_edge.runtime.backend_litert import LiteRTModel
+    """The runtime Classifier for a freshly written file (not yet in a manifest)."""
+    from fmnist_edge.runtime.backends import Backend
+    from fmnist_edge.runtime.classifier import Classifier
 
-        return LiteRTModel(path)
-    from fmnist_edge.runtime.backend_onnx import OnnxModel
-
-    return OnnxModel(path)
+    backend = Backend.LITERT if fmt is Format.TFLITE else Backend.ONNXRUNTIME
+    return Classifier.load(path, backend=backend, verify=False)
 
 
-def check_artifact(runtime_model, x_test: np.ndarray, y_test: np.ndarray,
+def check_artifact(classifier, x_test: np.ndarray, y_test: np.ndarray,
                    reference_predictions: np.ndarray, max_drop: float) -> dict:
     """Accuracy, top-1 agreement with the reference (Keras) and the drop in points."""
-    predictions = np.argmax(runtime_model.predict_images(x_test), axis=1)
+    predictions = np.argmax(classifier.predict(x_test), axis=1)
     accuracy = float(np.mean(predictions == y_test))
     reference = float(np.mean(reference_predictions == y_test))
     drop = (reference - accuracy) * 100

@@ -1,13 +1,20 @@
-"""ai-edge-litert backend (``pip install fmnist-edge[litert]``): a .tflite model over uint8 images."""
+"""TFLite models on a TFLite-API interpreter: ai-edge-litert (``[litert]``) or tflite-runtime.
+
+Batch-1 calls use their own interpreter that is never resized; batched calls get a second one,
+resized only when the chunk size changes, so mixing the two never re-plans either.
+"""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
-from .errors import MissingExtraError
-from .preprocessing import to_model_input
+from .errors import FmnistError, MissingExtraError, first_line
+from .quantize import QuantParams
 from .quiet import native_stderr_captured
-from .quantize import QuantParams, dequantize, quantize_images
+
+CHUNK = 256  # images per batched invoke: large enough to amortize the call, small enough for L2
 
 
 def _quant(detail: dict) -> QuantParams | None:
@@ -17,48 +24,92 @@ def _quant(detail: dict) -> QuantParams | None:
     return QuantParams(float(scale), int(zero_point), np.dtype(detail["dtype"]).name)
 
 
-class LiteRTModel:
-    """A LiteRT interpreter with its input/output details read once from the model file."""
+def litert_interpreter_class():
+    """``ai_edge_litert.interpreter.Interpreter``, or a MissingExtraError naming ``[litert]``."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        raise MissingExtraError("ai-edge-litert", "litert") from None
+    return Interpreter
 
-    def __init__(self, path, threads: int | None = None) -> None:
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError:
-            raise MissingExtraError("ai-edge-litert", "litert") from None
-        with native_stderr_captured():  # XNNPACK prints an INFO banner on every load
-            self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
-            self.interpreter.allocate_tensors()
-        inp = self.interpreter.get_input_details()[0]
-        out = self.interpreter.get_output_details()[0]
-        self.input_index, self.output_index = inp["index"], out["index"]
-        self.input_name, self.input_dtype = inp["name"], np.dtype(inp["dtype"]).name
+
+class TFLiteRunner:
+    """One .tflite model: input/output details read once, buffers and bound methods cached."""
+
+    def __init__(self, model_bytes: bytes, interpreter_class, threads: int | None,
+                 backend: str, source: str) -> None:
+        self._make = lambda **kw: interpreter_class(model_content=model_bytes,
+                                                    num_threads=threads, **kw)
+        self._resolver_types = getattr(sys.modules[interpreter_class.__module__], "OpResolverType", None)
+        self.backend, self.source = backend, source
+        self.delegate = "xnnpack"
+        self._one = self._open(source)
+        inp, out = self._one.get_input_details()[0], self._one.get_output_details()[0]
+        self.input_name = inp["name"]
         self.input_shape = [int(d) for d in inp["shape_signature"]]  # -1 = any batch size
+        self.input_dtype = np.dtype(inp["dtype"])
         self.input_quant, self.output_quant = _quant(inp), _quant(out)
-        self._batch = int(inp["shape"][0])
+        self._in, self._out = inp["index"], out["index"]
+        self._resize(self._one, 1)
+        self.one = np.zeros([1] + [abs(d) for d in self.input_shape[1:]], self.input_dtype)
+        self._set, self._invoke, self._get = (self._one.set_tensor, self._one.invoke,
+                                              self._one.get_tensor)
+        self._batch, self._batch_size = None, 0
+
+    def _open(self, source: str):
+        """An allocated interpreter; XNNPACK first, the builtin kernels if XNNPACK refuses."""
+        try:
+            with native_stderr_captured():  # XNNPACK prints an INFO banner on every load
+                interpreter = self._make()
+                interpreter.allocate_tensors()
+            return interpreter
+        except (ValueError, RuntimeError) as first_error:
+            reason = first_line(first_error)
+        try:
+            builtin = self._resolver_types.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+            interpreter = self._make(experimental_op_resolver_type=builtin)
+            interpreter.allocate_tensors()
+        except (ValueError, RuntimeError, TypeError, AttributeError):
+            raise FmnistError(f"{source}: not a loadable TFLite model ({reason})") from None
+        self.delegate = "none (builtin kernels: XNNPACK refused the model)"
+        return interpreter
+
+    def _resize(self, interpreter, n: int) -> None:
+        shape = [n] + [abs(d) for d in self.input_shape[1:]]
+        with native_stderr_captured():  # re-applying XNNPACK prints the banner again
+            interpreter.resize_tensor_input(self._in, shape, strict=False)
+            interpreter.allocate_tensors()
 
     def op_names(self) -> list[str]:
-        """Builtin/custom op names in the graph (a Flex op shows up as ``Flex…``)."""
-        return [op["op_name"] for op in self.interpreter._get_ops_details()]
+        """Op names in the graph (``DELEGATE`` = ops XNNPACK took; ``Flex…`` = TF ops)."""
+        return [op["op_name"] for op in self._one._get_ops_details()]
 
-    def prepare(self, images: np.ndarray) -> np.ndarray:
-        """uint8 images → this model's input tensor (quantized with the file's own parameters)."""
-        if self.input_quant is not None:
-            return quantize_images(images, self.input_quant)
-        return to_model_input(images)
+    def run_one(self) -> np.ndarray:
+        """Raw output (1, 10) for the prepared input the caller wrote into ``self.one``."""
+        self._set(self._in, self.one)
+        self._invoke()
+        return self._get(self._out)
 
-    def predict_images(self, images: np.ndarray, chunk: int = 1000) -> np.ndarray:
-        """Class probabilities (float32, N×10) for uint8 images, run in chunks of ``chunk``."""
-        x = self.prepare(images)
-        outputs = [self._run(x[i:i + chunk]) for i in range(0, len(x), chunk)]
-        return np.concatenate(outputs)
+    def run_batch(self, x: np.ndarray) -> np.ndarray:
+        """Raw outputs (N, 10) for prepared inputs (N, 28, 28, 1), in chunks of up to CHUNK."""
+        n = len(x)
+        size = min(n, CHUNK)
+        if self._batch is None:
+            self._batch = self._open(self.source)
+        if size != self._batch_size:
+            self._resize(self._batch, size)
+            self._batch_size = size
+        outputs = []
+        for start in range(0, n, size):
+            part = x[start:start + size]
+            if len(part) < size:  # pad the tail instead of resizing for it
+                part = np.concatenate([part, np.zeros((size - len(part),) + part.shape[1:], part.dtype)])
+            self._batch.set_tensor(self._in, part)
+            self._batch.invoke()
+            outputs.append(self._batch.get_tensor(self._out))
+        return np.concatenate(outputs)[:n]
 
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        if len(x) != self._batch:  # resize only when the batch size changes
-            with native_stderr_captured():  # re-applying XNNPACK prints the banner again
-                self.interpreter.resize_tensor_input(self.input_index, [len(x), 28, 28, 1])
-                self.interpreter.allocate_tensors()
-            self._batch = len(x)
-        self.interpreter.set_tensor(self.input_index, x)
-        self.interpreter.invoke()
-        y = self.interpreter.get_tensor(self.output_index)
-        return dequantize(y, self.output_quant) if self.output_quant else y.astype(np.float32)
+
+def open_litert(model_bytes: bytes, source: str, threads: int | None = None) -> TFLiteRunner:
+    """A TFLiteRunner on ai-edge-litert."""
+    return TFLiteRunner(model_bytes, litert_interpreter_class(), threads, "litert", source)

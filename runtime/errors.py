@@ -27,6 +27,10 @@ class MissingExtraError(FmnistError):
         self.extra = extra
 
 
+class BackendUnavailable(FmnistError):
+    """A backend is installed but cannot work here; the message says why and what to use instead."""
+
+
 def first_line(exc: BaseException, limit: int = 300) -> str:
     """The first line of an exception's message (its type name when empty), cut to ``limit``."""
     text = str(exc).strip()

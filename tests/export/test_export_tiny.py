@@ -12,7 +12,7 @@ onnx = pytest.importorskip("onnx")
 
 from fmnist_edge.export import pipeline  # noqa: E402
 from fmnist_edge.export.config import ExportConfig, Format, Quantization  # noqa: E402
-from fmnist_edge.runtime.backend_litert import LiteRTModel  # noqa: E402
+from fmnist_edge.runtime.backend_litert import open_litert  # noqa: E402
 from fmnist_edge.runtime.labels import CLASS_NAMES  # noqa: E402
 
 ALL_FILES = ["model_float32.tflite", "model_float16.tflite", "model_dynamic.tflite",
@@ -25,6 +25,10 @@ def exported(tiny_run, tmp_path_factory):
     run = tmp_path_factory.mktemp("exp") / "run"
     shutil.copytree(tiny_run, run)
     return pipeline.export_model(run, LOOSE, progress=False)
+
+
+def _runner(path):
+    return open_litert(path.read_bytes(), str(path))
 
 
 def _sha(path):
@@ -54,8 +58,8 @@ def test_every_artifact_is_written_with_a_matching_manifest(exported):
 
 
 def test_tflite_int8_has_int8_io_and_only_builtin_ops(exported):
-    model = LiteRTModel(exported.out_dir / "model_int8.tflite")
-    assert model.input_dtype == "int8"
+    model = _runner(exported.out_dir / "model_int8.tflite")
+    assert model.input_dtype == np.int8
     assert model.input_quant.dtype == "int8" and model.output_quant is not None
     entry = next(e for e in exported.manifest["artifacts"] if e["file"] == "model_int8.tflite")
     assert entry["input"]["quantization"]["zero_point"] == model.input_quant.zero_point
@@ -64,7 +68,7 @@ def test_tflite_int8_has_int8_io_and_only_builtin_ops(exported):
     assert "CONV_2D" in ops and "FULLY_CONNECTED" in ops
     assert not [op for op in ops if op.lower().startswith("flex")]
     for name in ("model_float32.tflite", "model_float16.tflite", "model_dynamic.tflite"):
-        assert LiteRTModel(exported.out_dir / name).input_dtype == "float32"
+        assert _runner(exported.out_dir / name).input_dtype == np.float32
 
 
 def test_onnx_int8_is_qdq_with_int8_weights_and_metadata(exported):

@@ -1,0 +1,118 @@
+"""Batch-1 overhead of ``Classifier.predict`` against the bare engine loop on the same file.
+
+    python -m fmnist_edge.benchmarks.overhead artifacts/seed-cnn/export
+
+The bare loop is what a user would write by hand with the input already in the model's dtype:
+LiteRT ``set_tensor / invoke / get_tensor``, ONNX Runtime ``session.run``. ``Classifier.predict``
+additionally takes a uint8 image, prepares it and returns float probabilities. Both are timed in
+interleaved rounds (so machine drift hits them equally) and compared by the median per call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fmnist_edge.runtime import cliutil
+from fmnist_edge.runtime.classifier import Classifier
+from fmnist_edge.runtime.dataset import load_fashion_mnist
+from fmnist_edge.runtime.quiet import native_stderr_captured
+
+MODELS = (("tflite", "int8"), ("tflite", "none"), ("onnx", "int8"), ("onnx", "none"))
+
+
+def _bare_tflite(path: Path, prepared: np.ndarray, threads: int):
+    from ai_edge_litert.interpreter import Interpreter
+
+    with native_stderr_captured():
+        interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        index = interpreter.get_input_details()[0]["index"]
+        interpreter.resize_tensor_input(index, [1, 28, 28, 1])
+        interpreter.allocate_tensors()
+    out = interpreter.get_output_details()[0]["index"]
+    set_tensor, invoke, get_tensor = interpreter.set_tensor, interpreter.invoke, interpreter.get_tensor
+
+    def call():
+        set_tensor(index, prepared)
+        invoke()
+        return get_tensor(out)
+    return call
+
+
+def _bare_onnx(path: Path, prepared: np.ndarray, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    feeds = {session.get_inputs()[0].name: prepared.astype(np.float32)}
+    return lambda: session.run(None, feeds)
+
+
+def _median_us(call, n: int) -> float:
+    times = []
+    clock = time.perf_counter
+    for _ in range(n):
+        start = clock()
+        call()
+        times.append(clock() - start)
+    return statistics.median(times) * 1e6
+
+
+def measure(export_dir: Path, threads: int = 1, calls: int = 3000, rounds: int = 7) -> list[dict]:
+    """Median µs per call, bare vs Classifier, for each int8/float model in the export."""
+    image = load_fashion_mnist().x_test[0]
+    pairs = []
+    for fmt, quant in MODELS:
+        clf = Classifier.load(export_dir, format=fmt, quantization=quant, threads=threads)
+        clf.predict(image)  # leaves the prepared input in the classifier's buffer
+        prepared = clf.runner.one.copy()
+        bare = (_bare_tflite if fmt == "tflite" else _bare_onnx)(clf.path, prepared, threads)
+        pairs.append((fmt, quant, bare, lambda c=clf: c.predict(image)))
+    samples = {(f, q): ([], []) for f, q, _, _ in pairs}
+    for _ in range(rounds):  # interleaved: every model and both paths in each round
+        for fmt, quant, bare, wrapped in pairs:
+            _median_us(bare, calls // 10)
+            _median_us(wrapped, calls // 10)  # warm-up
+            samples[(fmt, quant)][0].append(_median_us(bare, calls))
+            samples[(fmt, quant)][1].append(_median_us(wrapped, calls))
+    return [{"format": f, "quantization": q, "bare_us": statistics.median(b),
+             "classifier_us": statistics.median(c), "ratio": statistics.median(c) / statistics.median(b),
+             "ratio_spread": (min(ci / bi for bi, ci in zip(b, c)), max(ci / bi for bi, ci in zip(b, c)))}
+            for (f, q), (b, c) in samples.items()]
+
+
+def table(rows: list[dict], threads: int) -> str:
+    """Markdown table of :func:`measure` results."""
+    lines = [f"| model | bare loop µs | Classifier.predict µs | ratio (min–max over rounds) |",
+             "|---|---:|---:|---:|"]
+    for r in rows:
+        name = f"{r['format']} {'float32' if r['quantization'] == 'none' else r['quantization']}"
+        low, high = r["ratio_spread"]
+        lines.append(f"| {name} | {r['bare_us']:.1f} | {r['classifier_us']:.1f} "
+                     f"| {r['ratio']:.2f} ({low:.2f}–{high:.2f}) |")
+    lines.append(f"\nBatch 1, {threads} thread(s), median per call.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the overhead table for an export folder."""
+    p = cliutil.ArgumentParser(prog="python -m fmnist_edge.benchmarks.overhead",
+                               description="Batch-1 overhead of Classifier.predict vs the bare loop.")
+    p.add_argument("export_dir", nargs="?", default="artifacts/seed-cnn/export",
+                   help="export folder with manifest.json (default: %(default)s)")
+    p.add_argument("--threads", type=cliutil.positive_int, default=1, help="engine threads (default: 1)")
+    p.add_argument("--calls", type=cliutil.positive_int, default=3000, help="timed calls per round")
+    p.add_argument("--rounds", type=cliutil.positive_int, default=7, help="interleaved rounds")
+    args = p.parse_args(argv)
+    return cliutil.run(p.prog, lambda: print(table(measure(
+        Path(args.export_dir), args.threads, args.calls, args.rounds), args.threads)) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""``Classifier``: the public API that runs an exported model, TensorFlow-free.
+
+    clf = Classifier.load("artifacts/seed-cnn/export")      # the int8 TFLite model
+    clf.predict(images)          # uint8 (28,28) / (N,28,28) / (N,28,28,1) → (N, 10) probabilities
+    clf.classify(images, top_k=3)
+
+Labels, preprocessing scale and quantization come from the manifest and the model file itself.
+The batch-1 path writes straight into a preallocated input buffer and allocates only the result.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import manifest as mf
+from .backends import CANDIDATES, EXTRA, LIBRARY, Backend, format_of, format_runnable, open_runner, usable_formats
+from .errors import FmnistError, MissingExtraError
+from .labels import CLASS_NAMES
+from .preprocessing import IMAGE_SIZE, INPUT_SCALE
+from .quantize import dequantize, is_pixel_shift, quantize_images
+
+ONE_IMAGE = {(IMAGE_SIZE, IMAGE_SIZE), (1, IMAGE_SIZE, IMAGE_SIZE), (1, IMAGE_SIZE, IMAGE_SIZE, 1)}
+
+
+class InputError(FmnistError, ValueError):
+    """Images of the wrong shape, dtype or range."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One class guess: its label, class index and probability."""
+
+    label: str
+    index: int
+    score: float
+
+
+class Classifier:
+    """An exported Fashion-MNIST model on a TensorFlow-free backend."""
+
+    def __init__(self, runner, labels: tuple[str, ...], scale: float, path: Path,
+                 entry: dict | None) -> None:
+        self.runner, self.labels, self.path, self.entry = runner, tuple(labels), path, entry
+        self.scale = float(scale)
+        self._one, self._run_one = runner.one, runner.run_one
+        self._prepare_u8 = self._u8_preparer()
+        self._post = self._postprocessor()
+
+    @classmethod
+    def load(cls, path: str | Path, backend: str | Backend = "auto", threads: int | None = None,
+             format: str | None = None, quantization: str | None = None,
+             verify: bool = True) -> "Classifier":
+        """Load a .tflite/.onnx file, or the ``format``/``quantization`` model of an export folder.
+
+        In a folder the default is the int8 model of the first format a backend here can run
+        (TFLite, then ONNX). The file's sha256 must match the manifest unless ``verify=False``.
+        """
+        backend = _backend(backend)
+        path = Path(path)
+        if path.is_dir():
+            manifest = mf.read_manifest(path)
+            if manifest is None:
+                raise FmnistError(f"{path}: no {mf.MANIFEST} here; pass a .tflite/.onnx file "
+                                  "or an export folder written by fmnist-export")
+            formats = [format] if format else _runnable_formats(backend)
+            entry = mf.choose_entry(manifest, path, formats, quantization or "int8")
+            file = path / entry["file"]
+        else:
+            file, manifest = path, mf.read_manifest(path.parent) if path.parent.is_dir() else None
+            entry = mf.entry_for_file(manifest, path.name)
+        data = _read_model(file)
+        if verify and entry:
+            mf.verify(file, data, entry)
+        runner = open_runner(data, format_of(file), str(file), backend, threads)
+        _check_io(runner, file)
+        labels, scale = _facts(entry, manifest, runner)
+        return cls(runner, labels, scale, file, entry)
+
+    @property
+    def backend(self) -> str:
+        """The engine running the model (``litert``, ``tflite-runtime`` or ``onnxruntime``)."""
+        return self.runner.backend
+
+    def predict(self, images) -> np.ndarray:
+        """Probabilities (N, 10) for uint8 pixels or float x/255 images (one or a batch)."""
+        x = images if isinstance(images, np.ndarray) else np.asarray(images)
+        if x.shape in ONE_IMAGE:
+            if x.dtype == np.uint8:
+                self._prepare_u8(x)
+            else:
+                self._one[...] = self._prepare_float(x).reshape(self._one.shape)
+            return self._post(self._run_one())
+        return self._predict_batch(x)
+
+    def classify(self, images, top_k: int = 1) -> list[list[Prediction]]:
+        """The ``top_k`` most likely classes of each image, best first."""
+        probabilities = self.predict(images)
+        k = max(1, min(int(top_k), probabilities.shape[1]))
+        order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+        return [[Prediction(self.labels[i], int(i), float(p[i])) for i in row]
+                for p, row in zip(probabilities, order)]
+
+    def describe(self) -> dict:
+        """What is loaded: file, format, quantization, backend, delegate, input dtype."""
+        return {"file": str(self.path), "format": format_of(self.path),
+                "quantization": (self.entry or {}).get("quantization"), "backend": self.backend,
+                "delegate": self.runner.delegate, "input_dtype": self.runner.input_dtype.name,
+                "verified": bool(self.entry)}
+
+    def _predict_batch(self, x: np.ndarray) -> np.ndarray:
+        if not (x.ndim == 3 and x.shape[1:] == (IMAGE_SIZE, IMAGE_SIZE) or
+                x.ndim == 4 and x.shape[1:] == (IMAGE_SIZE, IMAGE_SIZE, 1)):
+            raise InputError(f"expected images shaped (28, 28), (N, 28, 28) or (N, 28, 28, 1), "
+                             f"got {x.shape}")
+        if len(x) == 0:
+            return np.zeros((0, len(self.labels)), np.float32)
+        x = x.reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
+        quant = self.runner.input_quant
+        if x.dtype == np.uint8:
+            prepared = (quantize_images(x, quant) if quant else
+                        np.multiply(x, np.float32(self.scale), dtype=np.float32))
+        else:
+            prepared = self._prepare_float(x)
+        return self._post(self.runner.run_batch(prepared))
+
+    def _prepare_float(self, x: np.ndarray) -> np.ndarray:
+        """Checked float x/255 input → the model's input dtype."""
+        if x.dtype.kind != "f":
+            raise InputError(f"expected uint8 pixels (0..255) or float images scaled to [0, 1], "
+                             f"got dtype {x.dtype}")
+        if not np.isfinite(x).all():
+            raise InputError("images contain NaN or infinity")
+        low, high = float(x.min()), float(x.max())
+        if low < 0 or high > 1:
+            raise InputError(f"float images must be scaled to [0, 1] (pixels / 255); got values "
+                             f"from {low:g} to {high:g}")
+        quant = self.runner.input_quant
+        if quant is None:
+            return x.astype(np.float32, copy=False)
+        info = np.iinfo(quant.dtype)
+        q = np.round(x.astype(np.float32) / np.float32(quant.scale)) + quant.zero_point
+        return np.clip(q, info.min, info.max).astype(quant.dtype)
+
+    def _u8_preparer(self):
+        """A function writing one uint8 image into the input buffer, chosen once per model."""
+        one, quant, shape = self._one, self.runner.input_quant, self._one.shape
+        if quant is not None and is_pixel_shift(quant):
+            as_u8 = one.view(np.uint8)  # int8 input = pixel - 128 = pixel XOR 0x80, bit for bit
+            return lambda x: np.bitwise_xor(x.reshape(shape), 0x80, out=as_u8)
+        if quant is not None:
+            def prepare(x):
+                one[...] = quantize_images(x, quant).reshape(shape)
+            return prepare
+        scale = np.float32(self.scale)
+        return lambda x: np.multiply(x.reshape(shape), scale, out=one)
+
+    def _postprocessor(self):
+        """Raw output → float32 probabilities: a 256-entry table for int8/uint8 outputs."""
+        quant = self.runner.output_quant
+        if quant is None:
+            return lambda raw: raw
+        codes = np.arange(256, dtype=np.uint8)
+        table = dequantize(codes.view(np.int8) if quant.dtype == "int8" else codes, quant)
+        return lambda raw: table[raw.view(np.uint8)]
+
+
+def _backend(value) -> Backend:
+    try:
+        return Backend(value)
+    except ValueError:
+        valid = ", ".join(b.value for b in Backend)
+        raise FmnistError(f"unknown backend {value!r} (choose from {valid})") from None
+
+
+def _runnable_formats(backend: Backend) -> list[str]:
+    formats = [f for f in usable_formats(backend) if format_runnable(f, backend)]
+    if not formats:
+        fmt = usable_formats(backend)[0]
+        raise MissingExtraError(LIBRARY[fmt], EXTRA[fmt] if backend is not Backend.AUTO else "litert")
+    return formats
+
+
+def _read_model(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FmnistError(f"{path}: no such model file") from None
+    except OSError as exc:
+        raise FmnistError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not data:
+        raise FmnistError(f"{path}: empty file, not a model")
+    return data
+
+
+def _check_io(runner, path: Path) -> None:
+    """One 28×28×1 image in (NHWC, or NCHW with C=1), ten classes out."""
+    dims = [abs(d) for d in runner.input_shape[1:]]
+    if len(runner.input_shape) != 4 or sorted(dims) != [1, IMAGE_SIZE, IMAGE_SIZE] or dims[1] != IMAGE_SIZE:
+        raise FmnistError(f"{path}: model input is {runner.input_shape}, expected "
+                          "[N, 28, 28, 1] (a Fashion-MNIST image)")
+
+
+def _facts(entry: dict | None, manifest: dict | None, runner) -> tuple[tuple[str, ...], float]:
+    """Labels and input scale: the manifest entry, the manifest, ONNX metadata, then the dataset's."""
+    metadata = getattr(runner, "metadata", {}) or {}
+    labels = ((entry or {}).get("labels") or (manifest or {}).get("labels")
+              or (json.loads(metadata["labels"]) if "labels" in metadata else None) or CLASS_NAMES)
+    pre = ((entry or {}).get("preprocessing") or (manifest or {}).get("preprocessing")
+           or (json.loads(metadata["preprocessing"]) if "preprocessing" in metadata else {}))
+    return tuple(labels), float(pre.get("scale", INPUT_SCALE))

@@ -1,0 +1,79 @@
+"""What ``fmnist-predict`` reads: image files, folders of them, and .npy arrays of images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .errors import FmnistError, first_line
+from .images import Invert, load_image
+from .preprocessing import IMAGE_SIZE
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Images from one input (one for an image file, N for an .npy), or the error it gave."""
+
+    names: tuple[str, ...]
+    images: np.ndarray | None = None
+    error: str | None = None
+
+
+def expand(paths: list[str]) -> Iterator[Path | str]:
+    """Files as given, folders as their image and .npy files (sorted, recursive, hidden skipped)."""
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file()
+                           and p.suffix.lower() in IMAGE_SUFFIXES | {".npy"}
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            if not found:
+                yield f"{path}: folder holds no images or .npy files"
+            yield from found
+        else:
+            yield path
+
+
+def read_inputs(paths: list[str], invert: Invert = Invert.AUTO) -> Iterator[Batch]:
+    """One Batch per input file; a bad file becomes a Batch with an error, the rest go on."""
+    for item in expand(paths):
+        if isinstance(item, str):
+            yield Batch((item.split(":")[0],), error=item)
+            continue
+        try:
+            if item.suffix.lower() == ".npy":
+                images = load_npy(item)
+                yield Batch(tuple(f"{item}[{i}]" for i in range(len(images))), images)
+            else:
+                yield Batch((str(item),), load_image(item, invert)[np.newaxis])
+        except FmnistError as exc:
+            yield Batch((str(item),), error=str(exc))
+
+
+def load_npy(path: Path) -> np.ndarray:
+    """An .npy of uint8 pixels or float x/255 shaped (28,28), (N,28,28) or (N,28,28,1) → (N,28,28[,1])."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FmnistError(f"{path}: no such file") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise FmnistError(f"{path}: not a readable .npy array ({first_line(exc, 200)})") from None
+    if array.ndim == 2:
+        array = array[np.newaxis]
+    if not (array.ndim == 3 and array.shape[1:] == (IMAGE_SIZE, IMAGE_SIZE)
+            or array.ndim == 4 and array.shape[1:] == (IMAGE_SIZE, IMAGE_SIZE, 1)):
+        raise FmnistError(f"{path}: array shaped {array.shape}, expected (28, 28), (N, 28, 28) "
+                          "or (N, 28, 28, 1)")
+    if array.dtype != np.uint8 and array.dtype.kind != "f":
+        raise FmnistError(f"{path}: dtype {array.dtype}, expected uint8 pixels or float x/255")
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all():
+            raise FmnistError(f"{path}: array contains NaN or infinity")
+        if array.size and (array.min() < 0 or array.max() > 1):
+            raise FmnistError(f"{path}: float values must be scaled to [0, 1] (pixels / 255)")
+    return array

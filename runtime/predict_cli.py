@@ -1,0 +1,78 @@
+"""``fmnist-predict MODEL INPUT...``: classify image files, folders and .npy arrays, TensorFlow-free."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import cliutil
+from .backends import Backend
+from .images import Invert
+
+PROG = "fmnist-predict"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``fmnist-predict``."""
+    p = cliutil.ArgumentParser(prog=PROG, description="Classify clothing images with an exported "
+                               "Fashion-MNIST model (no TensorFlow needed).")
+    add = p.add_argument
+    add("model", metavar="MODEL", help="a .tflite/.onnx file or an export folder with manifest.json")
+    add("inputs", metavar="INPUT", nargs="+",
+        help="image files (PNG, JPEG, …), folders of them, or .npy arrays of 28×28 images")
+    add("--top-k", type=cliutil.positive_int, default=1, metavar="K",
+        help="show the K most likely classes (default: 1)")
+    add("--json", action="store_true", help="print one JSON object per image instead of text")
+    add("--threads", type=cliutil.positive_int, default=None, metavar="N",
+        help="inference threads (default: the engine's own choice)")
+    add("--backend", type=cliutil.enum_choice(Backend), default=Backend.AUTO,
+        metavar=cliutil.enum_metavar(Backend),
+        help="inference engine; auto = by file type, the first that imports (default: auto)")
+    add("--format", choices=("tflite", "onnx"), default=None,
+        help="with an export folder: which format to load (default: TFLite if it can run here)")
+    add("--quantization", choices=("none", "float16", "dynamic", "int8"), default="int8",
+        help="with an export folder: which variant to load (default: int8)")
+    add("--invert", type=cliutil.enum_choice(Invert), default=Invert.AUTO,
+        metavar=cliutil.enum_metavar(Invert),
+        help="negate images: auto = when the border is light (a dark garment on a light surface), "
+        "yes, or no (default: auto)")
+    add("--no-verify", action="store_true",
+        help="load the model even if its sha256 does not match the export manifest")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``fmnist-predict``: 0 = all inputs classified, 2 = some input failed."""
+    args = build_parser().parse_args(argv)
+
+    def action() -> int:
+        from .classifier import Classifier
+        from .inputs import read_inputs
+
+        clf = Classifier.load(args.model, backend=args.backend, threads=args.threads,
+                              format=args.format, quantization=args.quantization,
+                              verify=not args.no_verify)
+        failed = 0
+        for batch in read_inputs(args.inputs, args.invert):
+            if batch.error:
+                failed += 1
+                print(f"{PROG}: error: {batch.error}", file=sys.stderr)
+                continue
+            for name, guesses in zip(batch.names, clf.classify(batch.images, args.top_k)):
+                print(_format(name, guesses, args.json))
+        return 2 if failed else 0  # each failed input already printed its one line
+
+    return cliutil.run(PROG, action)
+
+
+def _format(name: str, guesses, as_json: bool) -> str:
+    if as_json:
+        return json.dumps({"input": name, "label": guesses[0].label, "score": round(guesses[0].score, 6),
+                           "top_k": [{"label": g.label, "index": g.index, "score": round(g.score, 6)}
+                                     for g in guesses]})
+    return f"{name}\t" + "\t".join(f"{g.label}\t{g.score:.4f}" for g in guesses)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
