@@ -9,7 +9,7 @@ DATA_DIR := /usr/share/datasets/fashion-mnist
 SEEDS ?= 0 1 2
 PYTEST_ARGS ?=
 
-.PHONY: run test setup venv data train runs export clean help
+.PHONY: run test setup venv data train runs export doctor-models overhead clean help
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)),"
@@ -57,6 +57,14 @@ export: venv
 	$(VENV)/bin/fmnist-export artifacts/seed-cnn --quantize all --update-readme README.md
 
 run: train runs export
+
+# Regenerate the tiny random-weight models fmnist-doctor ships with (needs [train]).
+doctor-models: venv
+	$(PY) -m fmnist_edge.export.doctor_models
+
+# Batch-1 cost of Classifier.predict vs the bare engine loop (the README's overhead table).
+overhead: venv
+	$(PY) -m fmnist_edge.benchmarks.overhead artifacts/seed-cnn/export
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -5,21 +5,25 @@ from __future__ import annotations
 import numpy as np
 
 from .backend_litert import TFLiteRunner
-from .errors import BackendUnavailable, MissingExtraError
+from .errors import BackendUnavailable
 
 
 def tflite_runtime_interpreter_class():
     """``tflite_runtime.interpreter.Interpreter`` where it can work (NumPy < 2)."""
+    import importlib.util
+
+    installed = importlib.util.find_spec("tflite_runtime") is not None
     major = int(np.__version__.split(".")[0])
+    if not installed:
+        raise BackendUnavailable("tflite-runtime is not installed (a fallback for NumPy < 2 set-ups "
+                                 "only; ai-edge-litert is the supported TFLite backend)")
     if major >= 2:
         # tflite-runtime 2.14 (Oct 2023) was built against NumPy 1.x and crashes on import under 2.x.
         raise BackendUnavailable(
             f"tflite-runtime skipped: its last release (2.14) is built for NumPy 1.x and crashes "
             f"with NumPy {np.__version__}; use ai-edge-litert: pip install 'fmnist-edge[litert]'")
-    try:
-        from tflite_runtime.interpreter import Interpreter
-    except ImportError:
-        raise MissingExtraError("tflite-runtime", "litert") from None
+    from tflite_runtime.interpreter import Interpreter
+
     return Interpreter
 
 

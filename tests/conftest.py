@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's C++ banners out of test logs
+
 
 @pytest.fixture(scope="session")
 def tutorial_run(tmp_path_factory) -> Path:
@@ -22,3 +24,12 @@ def tutorial_run(tmp_path_factory) -> Path:
 
     assert cli.main(["--out", str(target.parent), "--name", target.name, "--progress", "none"]) == 0
     return target
+
+
+@pytest.fixture(scope="session")
+def tutorial_export(tutorial_run):
+    """Every artifact of the tutorial CNN (export/ beside it), with its manifest."""
+    from fmnist_edge.export.config import ExportConfig
+    from fmnist_edge.export.pipeline import export_model
+
+    return export_model(tutorial_run, ExportConfig(), progress=False)

@@ -5,17 +5,14 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 
-from fmnist_edge.export import pipeline  # noqa: E402
-from fmnist_edge.export.config import ExportConfig  # noqa: E402
 from fmnist_edge.runtime.dataset import load_fashion_mnist  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def export(tutorial_run):
-    result = pipeline.export_model(tutorial_run, ExportConfig(), progress=False)
-    return result, {e["file"]: e for e in result.manifest["artifacts"]}
+def export(tutorial_export):
+    return tutorial_export, {e["file"]: e for e in tutorial_export.manifest["artifacts"]}
 
 
 @pytest.fixture(scope="module")

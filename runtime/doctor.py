@@ -1,0 +1,119 @@
+"""``fmnist-doctor``: what this machine is, which backends work, and one inference on each."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from . import cliutil
+from .backends import FORMAT, Backend, availability
+from .errors import FmnistError, first_line
+
+PROG = "fmnist-doctor"
+BUNDLED = Path(__file__).resolve().parent / "models"
+DISTRIBUTION = {Backend.LITERT: "ai-edge-litert", Backend.TFLITE_RUNTIME: "tflite-runtime",
+                Backend.ONNXRUNTIME: "onnxruntime"}
+X86_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+ARM_FLAGS = ("asimd", "asimddp", "i8mm", "sve", "bf16")  # asimddp = dot product (SDOT/UDOT)
+NO_32BIT = ("32-bit ARM userland: ai-edge-litert and onnxruntime publish no 32-bit ARM (armv7l) "
+            "wheels, and tflite-runtime stopped at 2.14 (2023); install 64-bit Raspberry Pi OS "
+            "(arm64) to run fmnist-edge")
+
+
+def cpu_features() -> list[str]:
+    """The CPU flags that decide which kernels run (from /proc/cpuinfo, Linux only)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    flags = set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            flags.update(value.split())
+    return [f for f in X86_FLAGS + ARM_FLAGS if f in flags]
+
+
+def is_32bit_arm() -> bool:
+    """True on a 32-bit ARM userland (also a 32-bit OS on a 64-bit Pi kernel)."""
+    machine = platform.machine().lower()
+    return machine.startswith("arm") and "64" not in machine or (
+        machine in ("aarch64", "arm64") and platform.architecture()[0] == "32bit")
+
+
+def system_report() -> list[tuple[str, str]]:
+    """(name, value) lines about the platform."""
+    libc, libc_version = platform.libc_ver()
+    return [("platform", platform.platform()), ("machine", platform.machine()),
+            ("python", f"{platform.python_version()} ({platform.architecture()[0]})"),
+            ("numpy", np.__version__), ("libc", f"{libc} {libc_version}".strip() or "unknown"),
+            ("cpu features", " ".join(cpu_features()) or "none detected")]
+
+
+def smoke_test(backend: Backend, model: Path | None) -> str:
+    """Load a model on ``backend`` and run one image through it; returns a one-line result."""
+    from .classifier import Classifier
+
+    path = model or BUNDLED / f"doctor-tiny.{FORMAT[backend]}"
+    if model and model.is_file() and model.suffix.lstrip(".") != FORMAT[backend]:
+        return f"skipped ({model.name} is not a {FORMAT[backend]} model)"
+    try:
+        clf = Classifier.load(path, backend=backend, format=FORMAT[backend], threads=1)
+        image = np.zeros((28, 28), np.uint8)
+        clf.predict(image)
+        start = time.perf_counter()
+        probabilities = clf.predict(image)
+        micros = (time.perf_counter() - start) * 1e6
+    except FmnistError as exc:
+        return f"FAILED: {exc}"
+    return (f"ok: {clf.path.name}, {clf.runner.delegate}, sum of probabilities "
+            f"{float(probabilities.sum()):.3f}, one warm call {micros:.0f} µs (not a benchmark)")
+
+
+def run(model: Path | None) -> int:
+    """Print the report; 0 when at least one backend ran a model, else 1."""
+    for name, value in system_report():
+        print(f"{name:14} {value}")
+    if is_32bit_arm():
+        print(f"{PROG}: error: {NO_32BIT}", file=sys.stderr)
+        return 1
+    working = 0
+    for backend in (Backend.LITERT, Backend.TFLITE_RUNTIME, Backend.ONNXRUNTIME):
+        problem = availability(backend)
+        if problem:
+            print(f"{backend.value:14} not available: {problem}")
+            continue
+        result = smoke_test(backend, model)
+        working += result.startswith("ok")
+        print(f"{backend.value:14} {_version(backend)}: {result}")
+    if not working:
+        print(f"{PROG}: error: no backend works; install one: pip install 'fmnist-edge[litert]' "
+              "(TFLite) or pip install 'fmnist-edge[onnx]' (ONNX)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _version(backend: Backend) -> str:
+    try:
+        return metadata.version(DISTRIBUTION[backend])
+    except metadata.PackageNotFoundError:
+        return "unknown version"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``fmnist-doctor``."""
+    p = cliutil.ArgumentParser(prog=PROG, description="Check that this machine can run "
+                               "fmnist-edge models: platform, CPU features, backends, one inference each.")
+    p.add_argument("model", nargs="?", default=None, metavar="MODEL",
+                   help="a .tflite/.onnx file or export folder to test (default: the bundled tiny models)")
+    args = p.parse_args(argv)
+    return cliutil.run(PROG, lambda: run(Path(args.model) if args.model else None))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fmnist_edge.runtime.labels import CLASS_NAMES
+from fmnist_edge.runtime.manifest import sha256_file
+
+BUNDLED = Path(__file__).resolve().parents[2] / "runtime" / "models"
+
+
+@pytest.fixture
+def export_dir(tmp_path) -> Path:
+    """An export folder with the bundled tiny models and a manifest listing them (no TF needed)."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    entries = []
+    for fmt, quant in (("tflite", "int8"), ("onnx", "none")):
+        name = f"model_{'float32' if quant == 'none' else quant}.{fmt}"
+        shutil.copy2(BUNDLED / f"doctor-tiny.{fmt}", folder / name)
+        entries.append({"file": name, "format": fmt, "quantization": quant,
+                        "sha256": sha256_file(folder / name), "labels": [f"c{i}" for i in range(10)],
+                        "preprocessing": {"scale": 1 / 255, "layout": "NHWC"}})
+    manifest = {"schema": 1, "labels": list(CLASS_NAMES), "artifacts": entries}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder

@@ -1,0 +1,65 @@
+"""`pip install fmnist-edge[litert]` alone (no TensorFlow) classifies images and matches the manifest.
+
+Builds a fresh virtualenv from this checkout, as a device user would install it (CI runs this).
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+ACCURACY = """
+import importlib.util, sys
+import numpy as np
+from fmnist_edge.runtime.classifier import Classifier
+from fmnist_edge.runtime.dataset import load_fashion_mnist
+data = load_fashion_mnist()
+clf = Classifier.load(sys.argv[1])
+correct = int(np.sum(np.argmax(clf.predict(data.x_test), axis=1) == data.y_test))
+print(clf.path.name, clf.backend, correct, importlib.util.find_spec("tensorflow") is None)
+"""
+
+
+@pytest.fixture(scope="module")
+def litert_venv(tmp_path_factory) -> Path:
+    venv = tmp_path_factory.mktemp("device") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                    f"{ROOT}[litert]"], check=True, timeout=900)
+    return venv
+
+
+def test_no_tensorflow_and_the_manifest_accuracy_to_the_last_image(litert_venv, tutorial_export):
+    # cwd outside the checkout, so the installed wheel is what runs
+    out = subprocess.run([str(litert_venv / "bin" / "python"), "-c", ACCURACY,
+                          str(tutorial_export.out_dir)], capture_output=True, text=True, check=True,
+                         cwd=litert_venv)
+    name, backend, correct, no_tf = out.stdout.split()
+    entry = next(e for e in tutorial_export.manifest["artifacts"] if e["file"] == name)
+    assert (name, backend, no_tf) == ("model_int8.tflite", "litert", "True")
+    assert int(correct) == round(entry["check"]["accuracy"] * entry["check"]["test_images"])
+
+
+def test_fmnist_predict_and_doctor_run_in_the_device_venv(litert_venv, tutorial_export, tmp_path):
+    from fmnist_edge.runtime.dataset import load_fashion_mnist
+
+    data = load_fashion_mnist()
+    for i in range(3):  # dark-on-light PNGs, as a phone photo would be
+        big = Image.fromarray(255 - data.x_test[i]).resize((140, 140))
+        big.save(tmp_path / f"{i}.png")
+    proc = subprocess.run([str(litert_venv / "bin" / "fmnist-predict"), str(tutorial_export.out_dir),
+                           str(tmp_path)], capture_output=True, text=True, cwd=litert_venv)
+    assert proc.returncode == 0 and proc.stderr == ""
+    labels = [line.split("\t")[1] for line in proc.stdout.splitlines()]
+    from fmnist_edge.runtime.labels import CLASS_NAMES
+
+    assert sum(label == CLASS_NAMES[y] for label, y in zip(labels, data.y_test[:3])) >= 2
+    doctor = subprocess.run([str(litert_venv / "bin" / "fmnist-doctor")], capture_output=True,
+                            text=True, cwd=litert_venv)
+    assert doctor.returncode == 0 and "ok: doctor-tiny.tflite" in doctor.stdout
+    assert "onnxruntime    not available" in doctor.stdout
