@@ -9,12 +9,15 @@ DATA_DIR := /usr/share/datasets/fashion-mnist
 SEEDS ?= 0 1 2
 PYTEST_ARGS ?=
 
-.PHONY: run test setup venv data train runs export doctor-models overhead clean help
+RUN := artifacts/seed-cnn
+
+.PHONY: run test setup venv data train runs export bench doctor-models overhead layers clean help
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)),"
 	@echo "             export artifacts/seed-cnn to every TFLite/ONNX format, print results"
-	@echo "make test  - set up, run the test suite (including the slow end-to-end test)"
+	@echo "make test  - set up, train+export the tutorial CNN if missing, quick benchmark gate, test suite"
+	@echo "make bench - the full benchmark of $(RUN)/export into reports/"
 
 setup: venv data
 
@@ -54,9 +57,20 @@ runs: venv
 	$(VENV)/bin/fmnist-runs artifacts --update-readme README.md
 
 export: venv
-	$(VENV)/bin/fmnist-export artifacts/seed-cnn --quantize all --update-readme README.md
+	$(VENV)/bin/fmnist-export $(RUN) --quantize all --update-readme README.md
 
-run: train runs export
+# make test needs a real exported model: train and export it once (a no-op when present).
+$(RUN)/model.keras: | venv data
+	$(VENV)/bin/fmnist-train --model seed-cnn --seed 0 --name seed-cnn --progress epoch
+
+$(RUN)/export/manifest.json: $(RUN)/model.keras
+	$(VENV)/bin/fmnist-export $(RUN) --quantize all --progress off
+
+bench: $(RUN)/export/manifest.json
+	$(VENV)/bin/fmnist-bench $(RUN)/export --out reports --gate benchmarks/baseline.json --update-readme README.md
+	@echo "report: reports/benchmark.md (+ benchmark.json, PNG plots)"
+
+run: train runs export bench
 
 # Regenerate the tiny random-weight models fmnist-doctor ships with (needs [train]).
 doctor-models: venv
@@ -66,8 +80,15 @@ doctor-models: venv
 overhead: venv
 	$(PY) -m fmnist_edge.benchmarks.overhead artifacts/seed-cnn/export
 
-test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+# Where the batch-1 time goes: each part of the CNN as its own float32 / int8 TFLite model.
+layers: $(RUN)/model.keras
+	$(PY) -m fmnist_edge.benchmarks.layers $(RUN)
+
+test: setup $(RUN)/export/manifest.json
+	$(VENV)/bin/fmnist-bench $(RUN)/export --quick --out reports --gate benchmarks/baseline.json
+	@cat reports/benchmark.md
+	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/benchmark.md >> "$$GITHUB_STEP_SUMMARY"; fi
+	FMNIST_TEST_RUN=$(RUN) $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) artifacts reports .pytest_cache

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from fmnist_edge.export import cli
-from tests.export.conftest import tiny_model
+from tests.conftest import tiny_model
 
 
 def _one_line_error(capsys, *fragments):

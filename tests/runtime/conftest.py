@@ -20,7 +20,8 @@ def export_dir(tmp_path) -> Path:
         name = f"model_{'float32' if quant == 'none' else quant}.{fmt}"
         shutil.copy2(BUNDLED / f"doctor-tiny.{fmt}", folder / name)
         entries.append({"file": name, "format": fmt, "quantization": quant,
-                        "sha256": sha256_file(folder / name), "labels": [f"c{i}" for i in range(10)],
+                        "sha256": sha256_file(folder / name), "size_bytes": (folder / name).stat().st_size,
+                        "labels": [f"c{i}" for i in range(10)],
                         "preprocessing": {"scale": 1 / 255, "layout": "NHWC"}})
     manifest = {"schema": 1, "labels": list(CLASS_NAMES), "artifacts": entries}
     (folder / "manifest.json").write_text(json.dumps(manifest))

@@ -1,0 +1,69 @@
+"""``fmnist-bench EXPORT_DIR``: accuracy and speed of every exported model against the float model."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from fmnist_edge.runtime import cliutil
+
+PROG = "fmnist-bench"
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    """Comma-separated positive integers (``--threads 1,2``)."""
+    return cliutil.int_list(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``fmnist-bench``."""
+    p = cliutil.ArgumentParser(prog=PROG, description="Benchmark every model of an export folder: "
+                               "accuracy, latency, throughput, cold start, size, against the float model.")
+    add = p.add_argument
+    add("export_dir", nargs="?", default="artifacts/seed-cnn/export", metavar="EXPORT_DIR",
+        help="folder with manifest.json (default: %(default)s)")
+    add("--quick", action="store_true", help="fewer rounds and calls: a CI-sized run of about a minute")
+    add("--threads", type=int_list, default=(1, 2), metavar="N[,N...]",
+        help="engine thread counts to measure (default: 1,2)")
+    add("--batch", type=int_list, default=(1, 256), metavar="N[,N...]",
+        help="batch sizes: 1 is timed per call; the largest other one gives throughput (default: 1,256)")
+    add("--out", metavar="DIR", default="reports", help="report folder (default: %(default)s)")
+    add("--gate", metavar="BASELINE", default=None,
+        help="fail (exit 1) when accuracy or a same-run ratio regresses past BASELINE's tolerances")
+    add("--no-keras", action="store_true", help="skip the Keras baseline even if TensorFlow is installed")
+    add("--data", metavar="DIR", default=None, help="Fashion-MNIST folder (default: the usual lookup)")
+    add("--update-readme", metavar="FILE", default=None,
+        help="also write the headline table into FILE between <!-- bench:begin/end --> markers")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``fmnist-bench``: 0 ok, 1 gate failed, 2 bad input."""
+    args = build_parser().parse_args(argv)
+
+    def action() -> int:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        from fmnist_edge.runtime.atomic import replace_block
+
+        from .gate import check_gate, load_baseline
+        from .report import headline, readme_block, write_reports
+        from .run import BenchConfig, run_benchmark
+
+        baseline = load_baseline(args.gate) if args.gate else None  # bad baseline: fail before measuring
+        config = BenchConfig(Path(args.export_dir), tuple(args.threads), max(args.batch), args.quick,
+                             not args.no_keras, args.data)
+        report = run_benchmark(config)
+        written = write_reports(report, Path(args.out))
+        print(headline(report))
+        print(f"\n{PROG}: wrote " + ", ".join(str(p) for p in written))
+        if args.update_readme:
+            replace_block(args.update_readme, "bench", readme_block(report))
+        return check_gate(report, baseline) if baseline else 0
+
+    return cliutil.run(PROG, action)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The regression gate: accuracy budgets and same-run speed ratios, never absolute times.
+
+Absolute microseconds differ between machines and runs; a ratio taken inside one run (int8 vs
+float32 on the same interpreter, interleaved) is what a code or model change can regress.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from fmnist_edge.runtime.errors import FmnistError
+
+METRICS = ("latency_p50", "throughput")
+
+
+def load_baseline(path: str | Path) -> dict:
+    """Read and check a baseline file; a one-line error (exit 2) when it is unusable."""
+    try:
+        baseline = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise FmnistError(f"cannot read baseline {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise FmnistError(f"baseline {path} is not valid JSON ({exc})") from None
+    ok = isinstance(baseline, dict) and isinstance(baseline.get("accuracy"), dict) and \
+        isinstance(baseline.get("ratios"), list)
+    if ok:
+        ok = all(isinstance(r, dict) and r.get("metric") in METRICS and {"faster", "slower", "min"} <= set(r)
+                 for r in baseline["ratios"])
+    if not ok:
+        raise FmnistError(f"baseline {path} lacks 'accuracy' and a 'ratios' list of "
+                          f"{{name, faster, slower, metric ({'|'.join(METRICS)}), min}} checks")
+    return baseline
+
+
+def _find(report: dict, spec: dict, threads) -> dict | None:
+    for r in report["records"]:
+        if r["format"] == spec["format"] and r["quantization"] == spec["quantization"] and \
+                (r["threads"] == threads or r["format"] == "keras"):
+            return r
+    return None
+
+
+def accuracy_checks(report: dict, baseline: dict) -> list[dict]:
+    """Drop ≤ budget and agreement ≥ floor, per model (the first thread count; accuracy is the same)."""
+    rows, first = [], report["environment"]["threads"][0]
+    budgets, floors = baseline["accuracy"].get("max_drop_points", {}), baseline["accuracy"].get("min_agreement", {})
+    for r in report["records"]:
+        if r["threads"] != first or "accuracy" not in r:
+            continue
+        name = f"{r['format']} {r['quantization']}"
+        if r["quantization"] in budgets:
+            rows.append({"check": f"{name}: accuracy drop (points)", "value": r["drop_points"],
+                         "limit": f"≤ {budgets[r['quantization']]}",
+                         "ok": r["drop_points"] <= budgets[r["quantization"]]})
+        if r["quantization"] in floors:
+            rows.append({"check": f"{name}: agreement with float", "value": r["agreement"],
+                         "limit": f"≥ {floors[r['quantization']]}",
+                         "ok": r["agreement"] >= floors[r["quantization"]]})
+    return rows
+
+
+def ratio_checks(report: dict, baseline: dict) -> list[dict]:
+    """Each baseline ratio, measured in this run; a missing side (e.g. no Keras on a device) is skipped."""
+    rows = []
+    for spec in baseline["ratios"]:
+        threads = spec.get("threads", report["environment"]["threads"][0])
+        fast, slow = _find(report, spec["faster"], threads), _find(report, spec["slower"], threads)
+        if fast is None or slow is None:
+            rows.append({"check": spec.get("name", "ratio"), "value": None, "limit": "skipped: not measured",
+                         "ok": True})
+            continue
+        if spec["metric"] == "latency_p50":
+            value = slow["latency_us"]["p50"] / fast["latency_us"]["p50"]
+        else:
+            value = fast["throughput_ips"] / slow["throughput_ips"]
+        rows.append({"check": spec.get("name", "ratio"), "value": value, "limit": f"≥ {spec['min']}",
+                     "ok": value >= spec["min"]})
+    return rows
+
+
+def gate_table(rows: list[dict]) -> str:
+    """Markdown table of gate checks."""
+    lines = ["| check | measured | limit | result |", "|---|---:|---|---|"]
+    for row in rows:
+        value = "–" if row["value"] is None else f"{row['value']:.4g}"
+        lines.append(f"| {row['check']} | {value} | {row['limit']} | {'ok' if row['ok'] else 'REGRESSED'} |")
+    return "\n".join(lines)
+
+
+def check_gate(report: dict, baseline: dict) -> int:
+    """Print the gate table; 1 (with a one-line stderr summary) when anything regressed, else 0."""
+    rows = accuracy_checks(report, baseline) + ratio_checks(report, baseline)
+    failed = [row for row in rows if not row["ok"]]
+    print("\n## Gate\n\n" + gate_table(failed or rows))
+    if failed:
+        print(f"fmnist-bench: gate failed: {len(failed)} of {len(rows)} checks regressed "
+              "(table above)", file=sys.stderr)
+        return 1
+    print(f"\ngate passed: {len(rows)} checks")
+    return 0

@@ -1,0 +1,106 @@
+"""``reports/benchmark.{json,md}``: the machine-readable record and the tables people read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fmnist_edge.runtime import atomic
+from fmnist_edge.runtime.labels import CLASS_NAMES
+
+from .timing import dumps
+
+
+def _name(r: dict) -> str:
+    if r["format"] == "keras":
+        return "Keras model.predict" if r["quantization"] == "predict" else "Keras compiled call"
+    return f"{r['format']} {'float32' if r['quantization'] == 'none' else r['quantization']}"
+
+
+def _f(value, fmt: str, suffix: str = "") -> str:
+    return "–" if value is None else format(value, fmt) + suffix
+
+
+def headline(report: dict) -> str:
+    """The first table: one row per model at the first thread count, Keras baselines last."""
+    first = report["environment"]["threads"][0]
+    rows = ["| model | size KB | accuracy % | drop pt | agreement % | b1 p50 µs | speed-up vs float "
+            "| vs Keras call | img/s | cold start ms | RSS MB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in report["records"]:
+        if r["threads"] not in (first, None):
+            continue
+        cold = r.get("cold_start") or {}
+        rows.append(
+            f"| {_name(r)} | {_f(r['size_bytes'] and r['size_bytes'] / 1024, '.0f')} "
+            f"| {_f(r.get('accuracy') and r['accuracy'] * 100, '.2f')} | {_f(r.get('drop_points'), '+.2f')} "
+            f"| {_f(r.get('agreement') and r['agreement'] * 100, '.2f')} | {r['latency_us']['p50']:.1f} "
+            f"| {_f(r.get('speedup_vs_float'), '.2f', '×')} | {_f(r.get('speedup_vs_keras_call'), '.1f', '×')} "
+            f"| {r['throughput_ips']:,.0f} | {_f(cold.get('ms'), '.0f')} | {_f(cold.get('peak_rss_mb'), '.0f')} |")
+    return "\n".join(rows)
+
+
+def latency_table(report: dict) -> str:
+    """Batch-1 latency distribution per model and thread count."""
+    rows = ["| model | threads | p50 µs | p90 µs | p99 µs | mean ± std µs | round-median spread | "
+            f"img/s at batch {report['batch']} |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in report["records"]:
+        lat = r["latency_us"]
+        rows.append(f"| {_name(r)} | {r['threads'] or 'TF default'} | {lat['p50']:.1f} | {lat['p90']:.1f} "
+                    f"| {lat['p99']:.1f} | {lat['mean']:.1f} ± {lat['std']:.1f} | {lat['spread'] * 100:.1f} % "
+                    f"| {r['throughput_ips']:,.0f} |")
+    return "\n".join(rows)
+
+
+def per_class_table(report: dict) -> str:
+    """Per-class accuracy change (points) of each quantized model against the reference."""
+    first = report["environment"]["threads"][0]
+    models = [r for r in report["records"] if r["threads"] == first and r["quantization"] != "none"]
+    rows = ["| class | " + " | ".join(_name(r) for r in models) + " |",
+            "|---|" + "---:|" * len(models)]
+    for i, label in enumerate(CLASS_NAMES):
+        rows.append(f"| {label} | " + " | ".join(f"{r['per_class_delta_points'][i]:+.1f}" for r in models) + " |")
+    return "\n".join(rows)
+
+
+def markdown(report: dict) -> str:
+    """The whole human-readable report."""
+    env = report["environment"]
+    lines = [
+        "# fmnist-edge benchmark", "",
+        f"{'Quick' if report['quick'] else 'Full'} run of `{report['export_dir']}`, {report['created']}. "
+        f"Accuracy over the 10,000 test images; drop and agreement against the {report['reference']}; "
+        f"batch-1 latency from {report['plan']['rounds']} interleaved rounds; speed-ups are ratios "
+        "measured in this run.", "",
+        headline(report), "", "## Latency", "", latency_table(report), "",
+        "## Per-class accuracy change (points)", "", per_class_table(report), "",
+        "## Machine", "",
+        f"- CPU: {env['cpu']} ({env['cores']} cores); features: {' '.join(env['cpu_features']) or 'none'}",
+        f"- OS: {env['os']}; governor: {env['governor'] or 'not readable'}"
+        + (f"; Pi throttling: {env['pi_throttled']}" if env["pi_throttled"] else ""),
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()),
+        f"- Threads measured: {', '.join(map(str, env['threads']))}; git commit: {env['git_commit'] or 'unknown'}",
+        f"- Keras baseline: {report['keras']}",
+    ]
+    lines += [f"- Skipped: {s}" for s in report["skipped"]]
+    return "\n".join(lines) + "\n"
+
+
+def readme_block(report: dict) -> str:
+    """The headline table with the machine it ran on, for README.md."""
+    env = report["environment"]
+    return (headline(report) + f"\n\n{'Quick' if report['quick'] else 'Full'} run, {report['created']}, "
+            f"threads {env['threads'][0]} (table) of {', '.join(map(str, env['threads']))}; "
+            f"{env['cpu']}, {env['cores']} cores, {env['os']}. Full report: `reports/benchmark.md`.")
+
+
+def write_reports(report: dict, out: Path) -> list[Path]:
+    """Write benchmark.json and benchmark.md (atomically) and the plots; return what was written."""
+    out.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(out / "benchmark.json", dumps(report) + "\n")
+    atomic.write_text(out / "benchmark.md", markdown(report))
+    written = [out / "benchmark.json", out / "benchmark.md"]
+    try:
+        from .plots import save_plots
+    except ImportError:  # matplotlib is a [train] dependency; a device may not have it
+        return written
+    return written + save_plots(report, out)

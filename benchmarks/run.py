@@ -1,0 +1,168 @@
+"""``run_benchmark``: every model in an export, side by side, in one run (see README: fmnist-bench)."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fmnist_edge.runtime import manifest as mf
+from fmnist_edge.runtime.backends import format_runnable
+from fmnist_edge.runtime.classifier import Classifier
+from fmnist_edge.runtime.dataset import load_fashion_mnist
+from fmnist_edge.runtime.errors import FmnistError
+
+from . import keras_baseline, timing
+from .accuracy import compare
+from .environment import environment
+from .stats import histogram, latency_stats
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What to measure; ``quick`` trades precision for a CI-sized run (about a minute)."""
+
+    export_dir: Path
+    threads: tuple[int, ...] = (1, 2)
+    batch: int = 256  # throughput batch; batch-1 latency is always measured
+    quick: bool = False
+    keras: bool = True
+    data_dir: str | None = None
+
+    @property
+    def plan(self) -> dict:
+        """Rounds and call counts: quick = 3 rounds × 300 calls, full = 7 rounds × 2,000 calls."""
+        if self.quick:
+            return {"rounds": 3, "calls": 300, "repeats": 5, "cold_runs": 1}
+        return {"rounds": 7, "calls": 2000, "repeats": 20, "cold_runs": 3}
+
+
+def _entries(config: BenchConfig) -> tuple[dict, list[dict], list[str]]:
+    """The manifest, the entries this machine can run (checked), and why others were skipped."""
+    manifest = mf.read_manifest(config.export_dir)
+    if manifest is None:
+        raise FmnistError(f"{config.export_dir}: no {mf.MANIFEST}; run fmnist-export first")
+    runnable, skipped = [], []
+    for entry in manifest["artifacts"]:
+        if not format_runnable(entry["format"]):
+            skipped.append(f"{entry['file']}: no backend for {entry['format']} installed")
+            continue
+        Classifier.load(config.export_dir / entry["file"])  # missing file / checksum → one-line error
+        runnable.append(entry)
+    if not runnable:
+        raise FmnistError(f"{config.export_dir}: no model here can run on this machine "
+                          f"({'; '.join(skipped)})")
+    return manifest, runnable, skipped
+
+
+def _progress(total: int):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return contextlib.nullcontext(None)
+    return tqdm(total=total, desc="fmnist-bench", unit="step", disable=None)
+
+
+def run_benchmark(config: BenchConfig) -> dict:
+    """Measure accuracy, latency, throughput, cold start and size of every model; return the report."""
+    manifest, entries, skipped = _entries(config)
+    data = load_fashion_mnist(config.data_dir)
+    keras_model, keras_note = (keras_baseline.load_keras(config.export_dir, manifest)
+                               if config.keras else (None, "Keras baseline not requested"))
+    reference, reference_name = _reference(keras_model, entries, config, data.x_test)
+    accuracy = {e["file"]: compare(_predict(config, e, data.x_test), data.y_test, reference)
+                for e in entries}
+    plan = config.plan
+    steps = len(config.threads) * (len(entries) + 2) * plan["rounds"] * 2 + len(entries) * len(config.threads)
+    records = []
+    with _progress(steps) as bar:
+        for i, threads in enumerate(config.threads):
+            with_keras = keras_model if i == 0 else None  # TF runs at its own thread count, once
+            records += _measure_threads(config, entries, threads, with_keras, data.x_test, accuracy, bar)
+    _add_ratios(records)
+    return {"schema": SCHEMA,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "export_dir": str(config.export_dir), "quick": config.quick, "plan": plan,
+            "batch": config.batch, "reference": reference_name, "keras": keras_note,
+            "skipped": skipped, "environment": environment(list(config.threads)),
+            "records": records}
+
+
+def _predict(config: BenchConfig, entry: dict, images: np.ndarray) -> np.ndarray:
+    clf = Classifier.load(config.export_dir / entry["file"])
+    return np.argmax(clf.predict(images), axis=1)
+
+
+def _reference(keras_model, entries: list[dict], config: BenchConfig, images: np.ndarray):
+    """Keras float predictions when TF is here; else the float32 artifact's (said in the report)."""
+    if keras_model is not None:
+        return keras_baseline.keras_predictions(keras_model, images), "keras float32 model"
+    floats = [e for e in entries if e["quantization"] == "none"] or entries
+    return _predict(config, floats[0], images), f"{floats[0]['file']} (no TensorFlow here)"
+
+
+def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, keras_model,
+                     images: np.ndarray, accuracy: dict, bar) -> list[dict]:
+    plan = config.plan
+    candidates, meta = [], {}
+    for entry in entries:
+        clf = Classifier.load(config.export_dir / entry["file"], threads=threads)
+        key = f"{entry['file']}@{threads}"
+        candidates.append(timing.Candidate(key, clf.predict, clf.predict))
+        meta[key] = (entry, clf)
+    if keras_model is not None:
+        candidates += keras_baseline.keras_candidates(keras_model)
+    latency = timing.time_batch1(candidates, images[0], plan["rounds"], plan["calls"], bar)
+    batch = images[: config.batch]
+    throughput = timing.time_throughput(candidates, batch, plan["rounds"], plan["repeats"], bar)
+    records = []
+    for c in candidates:
+        record = {"model": c.key.split("@")[0], "threads": threads if "@" in c.key else None,
+                  "latency_us": latency_stats(latency[c.key]), "histogram": histogram(latency[c.key]),
+                  "throughput_ips": throughput[c.key], "throughput_batch": len(batch)}
+        if c.key in meta:
+            record.update(_artifact_fields(config, *meta[c.key], threads, accuracy, plan, bar))
+        else:
+            record.update(_keras_fields(c.key, keras_model, plan))
+        records.append(record)
+    return records
+
+
+def _artifact_fields(config, entry, clf, threads, accuracy, plan, bar) -> dict:
+    cold = timing.cold_start([str(config.export_dir), entry["format"], entry["quantization"],
+                              str(threads)], runs=plan["cold_runs"])
+    if bar:
+        bar.update(1)
+    return {"format": entry["format"], "quantization": entry["quantization"],
+            "backend": clf.backend, "delegate": clf.runner.delegate,
+            "size_bytes": entry["size_bytes"], "cold_start": cold, **accuracy[entry["file"]]}
+
+
+def _keras_fields(key: str, model, plan: dict) -> dict:
+    fields = {"format": "keras", "quantization": key.split(":")[1], "backend": "tensorflow",
+              "delegate": "tf default threads", "size_bytes": None}
+    if key == "keras:call":
+        source = getattr(model, "_fmnist_source", None)
+        fields["cold_start"] = (timing.cold_start([source], timing.COLD_KERAS, 1)
+                                if source else {"error": "source path unknown"})
+    return fields
+
+
+def _add_ratios(records: list[dict]) -> None:
+    """Speed-up, throughput gain and size ratio against the float32 model of the same format and
+    thread count, and speed-up against the compiled Keras call (measured in this same run)."""
+    by_key = {(r["format"], r["quantization"], r["threads"]): r for r in records}
+    keras_call = by_key.get(("keras", "call", None))
+    for r in records:
+        base = by_key.get((r["format"], "none", r["threads"]))
+        if base and r["format"] != "keras":
+            r["speedup_vs_float"] = base["latency_us"]["p50"] / r["latency_us"]["p50"]
+            r["throughput_vs_float"] = r["throughput_ips"] / base["throughput_ips"]
+            r["size_vs_float"] = r["size_bytes"] / base["size_bytes"]
+        if keras_call and r["format"] != "keras":
+            r["speedup_vs_keras_call"] = keras_call["latency_us"]["p50"] / r["latency_us"]["p50"]

@@ -1,0 +1,71 @@
+"""fmnist-bench on the bundled tiny models (no TF needed): reports, gate exit codes, bad input."""
+
+import json
+import shutil
+
+import pytest
+
+from fmnist_edge.benchmarks import cli
+
+FAST = ["--quick", "--threads", "1", "--no-keras"]
+
+
+def _one_line(capsys, fragment):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("fmnist-bench: error:") and fragment in err, err
+
+
+def test_quick_run_writes_every_report(export_dir, tmp_path, capsys):
+    out = tmp_path / "reports"
+    assert cli.main([str(export_dir), *FAST, "--out", str(out)]) == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(["benchmark.json", "benchmark.md", "benchmark_confusion_diff.png",
+                              "benchmark_latency.png", "benchmark_per_class.png", "benchmark_pareto.png"])
+    report = json.loads((out / "benchmark.json").read_text())
+    assert report["schema"] == 1 and report["quick"] is True
+    assert "(no TensorFlow here)" in report["reference"] or report["reference"].startswith("model_")
+    record = report["records"][0]
+    for key in ("latency_us", "throughput_ips", "cold_start", "accuracy", "agreement", "drop_points",
+                "per_class_delta_points", "changed_indices", "confusion_diff", "size_bytes"):
+        assert key in record, key
+    for key in ("p50", "p90", "p99", "mean", "std", "round_p50"):
+        assert key in record["latency_us"]
+    assert record["cold_start"]["ms"] > 0 and record["cold_start"]["peak_rss_mb"] > 10
+    assert report["environment"]["cpu"] and report["environment"]["cores"] >= 1
+    assert "| model | size KB | accuracy % |" in (out / "benchmark.md").read_text()
+    assert "| model | size KB |" in capsys.readouterr().out
+
+
+def test_gate_is_proven_to_fail(export_dir, tmp_path, capsys):
+    baseline = tmp_path / "impossible.json"
+    baseline.write_text(json.dumps({"accuracy": {}, "ratios": [{
+        "name": "int8 a thousand times faster", "faster": {"format": "tflite", "quantization": "int8"},
+        "slower": {"format": "onnx", "quantization": "none"}, "metric": "latency_p50", "min": 1000}]}))
+    assert cli.main([str(export_dir), *FAST, "--out", str(tmp_path / "r"), "--gate", str(baseline)]) == 1
+    captured = capsys.readouterr()
+    assert "int8 a thousand times faster" in captured.out and "REGRESSED" in captured.out
+    assert "gate failed: 1 of 1 checks regressed" in captured.err
+
+
+def test_bad_inputs(export_dir, tmp_path, capsys):
+    assert cli.main([str(tmp_path / "nope"), *FAST]) == 2
+    _one_line(capsys, "no manifest.json")
+    broken = tmp_path / "broken"
+    shutil.copytree(export_dir, broken)
+    (broken / "model_float32.onnx").unlink()
+    assert cli.main([str(broken), *FAST, "--out", str(tmp_path / "r")]) == 2
+    _one_line(capsys, "no such model file")
+    changed = tmp_path / "changed"
+    shutil.copytree(export_dir, changed)
+    data = bytearray((changed / "model_int8.tflite").read_bytes())
+    data[-1] ^= 0xFF
+    (changed / "model_int8.tflite").write_bytes(bytes(data))
+    assert cli.main([str(changed), *FAST, "--out", str(tmp_path / "r")]) == 2
+    _one_line(capsys, "checksum mismatch")
+    assert cli.main([str(export_dir), *FAST, "--gate", str(tmp_path / "missing.json")]) == 2
+    _one_line(capsys, "cannot read baseline")
+    for argv in (["--threads", "0"], ["--batch", "-1"], ["--threads", "two"]):
+        with pytest.raises(SystemExit) as info:
+            cli.main([str(export_dir), *argv])
+        assert info.value.code == 2
+        assert capsys.readouterr().err.count("\n") == 1

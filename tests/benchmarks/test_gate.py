@@ -1,0 +1,75 @@
+"""The gate on synthetic reports: it passes what it should and is proven to fail what it must."""
+
+import json
+
+import pytest
+
+from fmnist_edge.benchmarks import gate
+from fmnist_edge.runtime.errors import FmnistError
+
+BASELINE = {
+    "accuracy": {"max_drop_points": {"int8": 0.5}, "min_agreement": {"int8": 0.99}},
+    "ratios": [{"name": "int8 faster", "faster": {"format": "tflite", "quantization": "int8"},
+                "slower": {"format": "tflite", "quantization": "none"}, "metric": "latency_p50",
+                "threads": 1, "min": 1.5},
+               {"name": "vs keras", "faster": {"format": "tflite", "quantization": "int8"},
+                "slower": {"format": "keras", "quantization": "call"}, "metric": "latency_p50", "min": 5}],
+}
+
+
+def _record(fmt, quant, p50, threads=1, ips=1000.0, **extra):
+    return {"format": fmt, "quantization": quant, "threads": threads, "latency_us": {"p50": p50},
+            "throughput_ips": ips, **extra}
+
+
+def _report(int8_p50=10.0, drop=0.1, agreement=0.995, keras=True):
+    records = [_record("tflite", "none", 30.0, accuracy=0.9, drop_points=0.0, agreement=1.0),
+               _record("tflite", "int8", int8_p50, accuracy=0.899, drop_points=drop, agreement=agreement)]
+    if keras:
+        records.append(_record("keras", "call", 200.0, threads=None))
+    return {"environment": {"threads": [1]}, "records": records}
+
+
+def test_a_healthy_report_passes(capsys):
+    assert gate.check_gate(_report(), BASELINE) == 0
+    assert "gate passed: 4 checks" in capsys.readouterr().out
+
+
+def test_a_slow_int8_model_fails_with_a_table(capsys):
+    assert gate.check_gate(_report(int8_p50=25.0), BASELINE) == 1  # 30/25 = 1.2 < 1.5
+    captured = capsys.readouterr()
+    assert "| int8 faster | 1.2 | ≥ 1.5 | REGRESSED |" in captured.out
+    assert captured.err.count("\n") == 1 and "gate failed: 1 of 4 checks regressed" in captured.err
+
+
+def test_accuracy_budgets_fail(capsys):
+    assert gate.check_gate(_report(drop=0.7, agreement=0.98), BASELINE) == 1
+    out = capsys.readouterr().out
+    assert "tflite int8: accuracy drop (points) | 0.7 | ≤ 0.5 | REGRESSED" in out
+    assert "tflite int8: agreement with float | 0.98 | ≥ 0.99 | REGRESSED" in out
+
+
+def test_a_side_not_measured_is_skipped_not_failed(capsys):
+    assert gate.check_gate(_report(keras=False), BASELINE) == 0
+    rows = gate.ratio_checks(_report(keras=False), BASELINE)
+    assert rows[1]["limit"].startswith("skipped")
+
+
+def test_unreadable_baselines(tmp_path):
+    with pytest.raises(FmnistError, match="cannot read baseline"):
+        gate.load_baseline(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(FmnistError, match="not valid JSON"):
+        gate.load_baseline(tmp_path / "bad.json")
+    (tmp_path / "shape.json").write_text(json.dumps({"accuracy": {}, "ratios": [{"metric": "speed"}]}))
+    with pytest.raises(FmnistError, match="lacks"):
+        gate.load_baseline(tmp_path / "shape.json")
+
+
+def test_the_committed_baseline_loads():
+    from pathlib import Path
+
+    import fmnist_edge.benchmarks
+
+    baseline = gate.load_baseline(Path(fmnist_edge.benchmarks.__file__).parent / "baseline.json")
+    assert len(baseline["ratios"]) >= 4
