@@ -25,8 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="file format(s) to write (default: all)")
     add("--quantize", choices=[q.value for q in Quantization] + [ALL], default=ALL,
         help="none = float32; float16 = half-size weights; dynamic = int8 weights only; "
-        "int8 = int8 weights and activations, calibrated; all = every one the format supports "
-        "(TFLite: all four, ONNX: none and int8) (default: all)")
+        "int8 = int8 weights and activations, calibrated; mixed = int8 but the first conv in "
+        "float32 (TFLite); all = every one the format supports (default: all)")
     add("--out", metavar="DIR", default=None,
         help="output folder (default: RUN_DIR/export); it is replaced as a whole")
     add("--calibration-samples", type=cliutil.positive_int, default=500, metavar="N",

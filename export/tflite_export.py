@@ -31,6 +31,9 @@ def export_tflite(saved_model: Path, quantization: Quantization, calibration: np
         converter.target_spec.supported_types = [tf.float16]
     elif quantization is Quantization.DYNAMIC:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantization is Quantization.MIXED:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = _representative(calibration)
     elif quantization is Quantization.INT8:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = _representative(calibration)
@@ -39,12 +42,45 @@ def export_tflite(saved_model: Path, quantization: Quantization, calibration: np
         converter.inference_output_type = tf.int8
     try:
         with native_stderr_captured():  # the converter logs MLIR passes to fd 2
-            flatbuffer = converter.convert()
+            if quantization is Quantization.MIXED:
+                flatbuffer = _mixed(converter, calibration, saved_model)
+            else:
+                flatbuffer = converter.convert()
     except Exception as exc:
         raise ExportError(f"TFLite {quantization.value} conversion failed (builtin ops only, "
                           f"Flex/SELECT_TF_OPS never enabled): {first_line(exc)}") from None
     atomic.write_bytes(target, flatbuffer)
     _refuse_flex(target)
+
+
+def _mixed(converter, calibration: np.ndarray, saved_model: Path) -> bytes:
+    """int8 everywhere but the first convolution, which is denylisted and stays float32."""
+    import warnings
+
+    import tensorflow as tf
+
+    first_conv = _first_conv_output(saved_model)
+    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=[first_conv])
+    with warnings.catch_warnings():  # the debugger uses the deprecated tf.lite.Interpreter
+        warnings.simplefilter("ignore")
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=_representative(calibration), debug_options=options)
+        return debugger.get_nondebug_quantized_model()
+
+
+def _first_conv_output(saved_model: Path) -> str:
+    """The output tensor name of the first CONV_2D / DEPTHWISE_CONV_2D of the float model."""
+    import tensorflow as tf
+
+    from fmnist_edge.runtime.backend_litert import litert_interpreter_class
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+    interpreter = litert_interpreter_class()(model_content=converter.convert())
+    tensors = {t["index"]: t["name"] for t in interpreter.get_tensor_details()}
+    for op in interpreter._get_ops_details():
+        if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            return tensors[op["outputs"][0]]
+    raise ExportError("--quantize mixed keeps the first convolution in float, but the model has none")
 
 
 def _representative(calibration: np.ndarray):

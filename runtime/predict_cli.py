@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="inference engine; auto = by file type, the first that imports (default: auto)")
     add("--format", choices=("tflite", "onnx"), default=None,
         help="with an export folder: which format to load (default: TFLite if it can run here)")
-    add("--quantization", choices=("none", "float16", "dynamic", "int8"), default="int8",
+    add("--quantization", choices=("none", "float16", "dynamic", "int8", "mixed"), default="int8",
         help="with an export folder: which variant to load (default: int8)")
     add("--invert", type=cliutil.enum_choice(Invert), default=Invert.AUTO,
         metavar=cliutil.enum_metavar(Invert),

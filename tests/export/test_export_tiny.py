@@ -16,7 +16,7 @@ from fmnist_edge.runtime.backend_litert import open_litert  # noqa: E402
 from fmnist_edge.runtime.labels import CLASS_NAMES  # noqa: E402
 
 ALL_FILES = ["model_float32.tflite", "model_float16.tflite", "model_dynamic.tflite",
-             "model_int8.tflite", "model_float32.onnx", "model_int8.onnx"]
+             "model_int8.tflite", "model_mixed.tflite", "model_float32.onnx", "model_int8.onnx"]
 LOOSE = ExportConfig(max_drop=100.0, calibration_samples=100)  # an untrained model: check plumbing
 
 
@@ -67,8 +67,19 @@ def test_tflite_int8_has_int8_io_and_only_builtin_ops(exported):
     ops = model.op_names()
     assert "CONV_2D" in ops and "FULLY_CONNECTED" in ops
     assert not [op for op in ops if op.lower().startswith("flex")]
-    for name in ("model_float32.tflite", "model_float16.tflite", "model_dynamic.tflite"):
+    for name in ("model_float32.tflite", "model_float16.tflite", "model_dynamic.tflite",
+                 "model_mixed.tflite"):
         assert _runner(exported.out_dir / name).input_dtype == np.float32
+
+
+def test_mixed_keeps_the_first_conv_float_and_the_dense_part_int8(exported):
+    runner = _runner(exported.out_dir / "model_mixed.tflite")
+    ops = runner.op_names()
+    assert ops.index("CONV_2D") < ops.index("QUANTIZE") < ops.index("FULLY_CONNECTED")
+    details = runner._one.get_tensor_details()
+    kernels = {t["dtype"].__name__ for t in details if len(t["shape"]) == 4 and t["shape"][0] == 2}
+    dense = {t["dtype"].__name__ for t in details if len(t["shape"]) == 2 and t["shape"][0] == 10}
+    assert kernels == {"float32"} and "int8" in dense
 
 
 def test_onnx_int8_is_qdq_with_int8_weights_and_metadata(exported):
