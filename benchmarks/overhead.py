@@ -10,7 +10,6 @@ interleaved rounds (so machine drift hits them equally) and compared by the medi
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -89,7 +88,7 @@ def measure(export_dir: Path, threads: int = 1, calls: int = 3000, rounds: int =
 
 def table(rows: list[dict], threads: int) -> str:
     """Markdown table of :func:`measure` results."""
-    lines = [f"| model | bare loop µs | Classifier.predict µs | ratio (min–max over rounds) |",
+    lines = ["| model | bare loop µs | Classifier.predict µs | ratio (min–max over rounds) |",
              "|---|---:|---:|---:|"]
     for r in rows:
         name = f"{r['format']} {'float32' if r['quantization'] == 'none' else r['quantization']}"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import manifest as mf
-from .backends import CANDIDATES, EXTRA, LIBRARY, Backend, format_of, format_runnable, open_runner, usable_formats
+from .backends import EXTRA, LIBRARY, Backend, format_of, format_runnable, open_runner, usable_formats
 from .errors import FmnistError, MissingExtraError
 from .labels import CLASS_NAMES
 from .preprocessing import IMAGE_SIZE, INPUT_SCALE

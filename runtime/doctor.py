@@ -12,7 +12,7 @@ import numpy as np
 
 from . import cliutil
 from .backends import FORMAT, Backend, availability
-from .errors import FmnistError, first_line
+from .errors import FmnistError
 
 PROG = "fmnist-doctor"
 BUNDLED = Path(__file__).resolve().parent / "models"
