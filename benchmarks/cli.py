@@ -12,11 +12,6 @@ from fmnist_edge.runtime import cliutil
 PROG = "fmnist-bench"
 
 
-def int_list(text: str) -> tuple[int, ...]:
-    """Comma-separated positive integers (``--threads 1,2``)."""
-    return cliutil.int_list(text)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``fmnist-bench``."""
     p = cliutil.ArgumentParser(prog=PROG, description="Benchmark every model of an export folder: "
@@ -25,9 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("export_dir", nargs="?", default="artifacts/seed-cnn/export", metavar="EXPORT_DIR",
         help="folder with manifest.json (default: %(default)s)")
     add("--quick", action="store_true", help="fewer rounds and calls: a CI-sized run of about a minute")
-    add("--threads", type=int_list, default=(1, 2), metavar="N[,N...]",
+    add("--threads", type=cliutil.int_list, default=(1, 2), metavar="N[,N...]",
         help="engine thread counts to measure (default: 1,2)")
-    add("--batch", type=int_list, default=(1, 256), metavar="N[,N...]",
+    add("--batch", type=cliutil.int_list, default=(1, 256), metavar="N[,N...]",
         help="batch sizes: 1 is timed per call; the largest other one gives throughput (default: 1,256)")
     add("--out", metavar="DIR", default="reports", help="report folder (default: %(default)s)")
     add("--gate", metavar="BASELINE", default=None,

@@ -54,16 +54,16 @@ def _convert(model, opset: int):
                                                  opset=opset)
     except Exception as exc:
         raise ExportError(f"tf2onnx conversion failed: {first_line(exc)}") from None
-    proto.graph.output[0].name = _rename_output(proto, "probabilities")
+    _rename_output(proto, "probabilities")
     return proto
 
 
-def _rename_output(proto, new: str) -> str:
+def _rename_output(proto, new: str) -> None:
     """tf2onnx names the output ``Identity:0``; give it a name a reader understands."""
     old = proto.graph.output[0].name
     for node in proto.graph.node:
         node.output[:] = [new if name == old else name for name in node.output]
-    return new
+    proto.graph.output[0].name = new
 
 
 def _compare(proto, model, batch: np.ndarray) -> float:

@@ -115,7 +115,7 @@ class Classifier:
         if not (x.ndim == 3 and x.shape[1:] == (IMAGE_SIZE, IMAGE_SIZE) or
                 x.ndim == 4 and x.shape[1:] == (IMAGE_SIZE, IMAGE_SIZE, 1)):
             raise InputError(f"expected images shaped (28, 28), (N, 28, 28) or (N, 28, 28, 1), "
-                             f"got {x.shape}")
+                             f"got an array shaped {x.shape}")
         if len(x) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
         x = x.reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)

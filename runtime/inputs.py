@@ -19,7 +19,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 class Batch:
     """Images from one input (one for an image file, N for an .npy), or the error it gave."""
 
-    names: tuple[str, ...]
+    source: str
+    names: tuple[str, ...] = ()
     images: np.ndarray | None = None
     error: str | None = None
 
@@ -43,37 +44,26 @@ def read_inputs(paths: list[str], invert: Invert = Invert.AUTO) -> Iterator[Batc
     """One Batch per input file; a bad file becomes a Batch with an error, the rest go on."""
     for item in expand(paths):
         if isinstance(item, str):
-            yield Batch((item.split(":")[0],), error=item)
+            yield Batch(item.split(":")[0], error=item)
             continue
         try:
             if item.suffix.lower() == ".npy":
                 images = load_npy(item)
-                yield Batch(tuple(f"{item}[{i}]" for i in range(len(images))), images)
+                names = tuple(f"{item}[{i}]" for i in range(len(images) if images.ndim else 0))
+                yield Batch(str(item), names, images)
             else:
-                yield Batch((str(item),), load_image(item, invert)[np.newaxis])
+                yield Batch(str(item), (str(item),), load_image(item, invert)[np.newaxis])
         except FmnistError as exc:
-            yield Batch((str(item),), error=str(exc))
+            yield Batch(str(item), error=str(exc))
 
 
 def load_npy(path: Path) -> np.ndarray:
-    """An .npy of uint8 pixels or float x/255 shaped (28,28), (N,28,28) or (N,28,28,1) → (N,28,28[,1])."""
+    """The array in an .npy file, one (28, 28) image made a batch of one; not pickles."""
     try:
         array = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise FmnistError(f"{path}: no such file") from None
     except (OSError, ValueError, EOFError) as exc:
         raise FmnistError(f"{path}: not a readable .npy array ({first_line(exc, 200)})") from None
-    if array.ndim == 2:
-        array = array[np.newaxis]
-    if not (array.ndim == 3 and array.shape[1:] == (IMAGE_SIZE, IMAGE_SIZE)
-            or array.ndim == 4 and array.shape[1:] == (IMAGE_SIZE, IMAGE_SIZE, 1)):
-        raise FmnistError(f"{path}: array shaped {array.shape}, expected (28, 28), (N, 28, 28) "
-                          "or (N, 28, 28, 1)")
-    if array.dtype != np.uint8 and array.dtype.kind != "f":
-        raise FmnistError(f"{path}: dtype {array.dtype}, expected uint8 pixels or float x/255")
-    if array.dtype.kind == "f":
-        if not np.isfinite(array).all():
-            raise FmnistError(f"{path}: array contains NaN or infinity")
-        if array.size and (array.min() < 0 or array.max() > 1):
-            raise FmnistError(f"{path}: float values must be scaled to [0, 1] (pixels / 255)")
-    return array
+    # Shape, dtype, NaN and range are checked where every input is: Classifier.predict.
+    return array[np.newaxis] if array.shape == (IMAGE_SIZE, IMAGE_SIZE) else array

@@ -9,7 +9,6 @@ from pathlib import Path
 from .errors import FmnistError
 
 MANIFEST = "manifest.json"
-FORMAT_OF_SUFFIX = {".tflite": "tflite", ".onnx": "onnx"}
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def action() -> int:
-        from .classifier import Classifier
+        from .classifier import Classifier, InputError
         from .inputs import read_inputs
 
         clf = Classifier.load(args.model, backend=args.backend, threads=args.threads,
@@ -55,11 +55,17 @@ def main(argv: list[str] | None = None) -> int:
                               verify=not args.no_verify)
         failed = 0
         for batch in read_inputs(args.inputs, args.invert):
-            if batch.error:
+            error = batch.error
+            if error is None:
+                try:
+                    results = clf.classify(batch.images, args.top_k)
+                except InputError as exc:  # an .npy of the wrong shape, dtype or range
+                    error = f"{batch.source}: {exc}"
+            if error:
                 failed += 1
-                print(f"{PROG}: error: {batch.error}", file=sys.stderr)
+                print(f"{PROG}: error: {error}", file=sys.stderr)
                 continue
-            for name, guesses in zip(batch.names, clf.classify(batch.images, args.top_k)):
+            for name, guesses in zip(batch.names, results):
                 print(_format(name, guesses, args.json))
         return 2 if failed else 0  # each failed input already printed its one line
 
