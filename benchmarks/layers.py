@@ -13,7 +13,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,8 @@ from fmnist_edge.runtime import cliutil
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.preprocessing import to_model_input
 from fmnist_edge.runtime.quiet import native_stderr_captured
+
+from .timing import median_us
 
 
 def parts(model) -> list[tuple[str, list]]:
@@ -69,15 +70,10 @@ def _timer(flatbuffer: bytes, shape: tuple):
         interpreter.allocate_tensors()
     x = np.zeros((1, *shape), interpreter.get_input_details()[0]["dtype"])
 
-    def run(calls: int) -> float:
-        times = []
-        for _ in range(calls):
-            start = time.perf_counter()
-            interpreter.set_tensor(index, x)
-            interpreter.invoke()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times) * 1e6
-    return run
+    def call():
+        interpreter.set_tensor(index, x)
+        interpreter.invoke()
+    return lambda calls: median_us(call, calls)
 
 
 def measure(run_dir: Path, rounds: int = 5, calls: int = 2000) -> list[dict]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,8 @@ from fmnist_edge.runtime import cliutil
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.quiet import native_stderr_captured
+
+from .timing import median_us
 
 MODELS = (("tflite", "int8"), ("tflite", "none"), ("onnx", "int8"), ("onnx", "none"))
 
@@ -53,16 +54,6 @@ def _bare_onnx(path: Path, prepared: np.ndarray, threads: int):
     return lambda: session.run(None, feeds)
 
 
-def _median_us(call, n: int) -> float:
-    times = []
-    clock = time.perf_counter
-    for _ in range(n):
-        start = clock()
-        call()
-        times.append(clock() - start)
-    return statistics.median(times) * 1e6
-
-
 def measure(export_dir: Path, threads: int = 1, calls: int = 3000, rounds: int = 7) -> list[dict]:
     """Median µs per call, bare vs Classifier, for each int8/float model in the export."""
     image = load_fashion_mnist().x_test[0]
@@ -76,10 +67,10 @@ def measure(export_dir: Path, threads: int = 1, calls: int = 3000, rounds: int =
     samples = {(f, q): ([], []) for f, q, _, _ in pairs}
     for _ in range(rounds):  # interleaved: every model and both paths in each round
         for fmt, quant, bare, wrapped in pairs:
-            _median_us(bare, calls // 10)
-            _median_us(wrapped, calls // 10)  # warm-up
-            samples[(fmt, quant)][0].append(_median_us(bare, calls))
-            samples[(fmt, quant)][1].append(_median_us(wrapped, calls))
+            median_us(bare, calls // 10)
+            median_us(wrapped, calls // 10)  # warm-up
+            samples[(fmt, quant)][0].append(median_us(bare, calls))
+            samples[(fmt, quant)][1].append(median_us(wrapped, calls))
     return [{"format": f, "quantization": q, "bare_us": statistics.median(b),
              "classifier_us": statistics.median(c), "ratio": statistics.median(c) / statistics.median(b),
              "ratio_spread": (min(ci / bi for bi, ci in zip(b, c)), max(ci / bi for bi, ci in zip(b, c)))}

@@ -42,18 +42,18 @@ class BenchConfig:
         return {"rounds": 7, "calls": 2000, "repeats": 20, "cold_runs": 3}
 
 
-def _entries(config: BenchConfig) -> tuple[dict, list[dict], list[str]]:
-    """The manifest, the entries this machine can run (checked), and why others were skipped."""
+def _entries(config: BenchConfig) -> tuple[dict, dict, list[str]]:
+    """The manifest, each runnable entry's loaded Classifier by file, and why others were skipped."""
     manifest = mf.read_manifest(config.export_dir)
     if manifest is None:
         raise FmnistError(f"{config.export_dir}: no {mf.MANIFEST}; run fmnist-export first")
-    runnable, skipped = [], []
+    runnable, skipped = {}, []
     for entry in manifest["artifacts"]:
         if not format_runnable(entry["format"]):
             skipped.append(f"{entry['file']}: no backend for {entry['format']} installed")
             continue
-        Classifier.load(config.export_dir / entry["file"])  # missing file / checksum → one-line error
-        runnable.append(entry)
+        # a missing file or a checksum mismatch is a one-line error here, before anything is timed
+        runnable[entry["file"]] = (entry, Classifier.load(config.export_dir / entry["file"]))
     if not runnable:
         raise FmnistError(f"{config.export_dir}: no model here can run on this machine "
                           f"({'; '.join(skipped)})")
@@ -70,13 +70,14 @@ def _progress(total: int):
 
 def run_benchmark(config: BenchConfig) -> dict:
     """Measure accuracy, latency, throughput, cold start and size of every model; return the report."""
-    manifest, entries, skipped = _entries(config)
+    manifest, loaded, skipped = _entries(config)
+    entries = [entry for entry, _ in loaded.values()]
     data = load_fashion_mnist(config.data_dir)
     keras_model, keras_note = (keras_baseline.load_keras(config.export_dir, manifest)
                                if config.keras else (None, "Keras baseline not requested"))
-    reference, reference_name = _reference(keras_model, entries, config, data.x_test)
-    accuracy = {e["file"]: compare(_predict(config, e, data.x_test), data.y_test, reference)
-                for e in entries}
+    predictions = {f: np.argmax(clf.predict(data.x_test), axis=1) for f, (_, clf) in loaded.items()}
+    reference, reference_name = _reference(keras_model, entries, predictions, data.x_test)
+    accuracy = {f: compare(p, data.y_test, reference) for f, p in predictions.items()}
     plan = config.plan
     steps = len(config.threads) * (len(entries) + 2) * plan["rounds"] * 2 + len(entries) * len(config.threads)
     records = []
@@ -93,17 +94,12 @@ def run_benchmark(config: BenchConfig) -> dict:
             "records": records}
 
 
-def _predict(config: BenchConfig, entry: dict, images: np.ndarray) -> np.ndarray:
-    clf = Classifier.load(config.export_dir / entry["file"])
-    return np.argmax(clf.predict(images), axis=1)
-
-
-def _reference(keras_model, entries: list[dict], config: BenchConfig, images: np.ndarray):
+def _reference(keras_model, entries: list[dict], predictions: dict, images: np.ndarray):
     """Keras float predictions when TF is here; else the float32 artifact's (said in the report)."""
     if keras_model is not None:
         return keras_baseline.keras_predictions(keras_model, images), "keras float32 model"
     floats = [e for e in entries if e["quantization"] == "none"] or entries
-    return _predict(config, floats[0], images), f"{floats[0]['file']} (no TensorFlow here)"
+    return predictions[floats[0]["file"]], f"{floats[0]['file']} (no TensorFlow here)"
 
 
 def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, keras_model,

@@ -22,23 +22,31 @@ class Candidate:
     call_scale: float = 1.0  # Keras predict costs ~40 ms a call: time fewer calls of it
 
 
+def call_times(fn: Callable, calls: int, *args) -> np.ndarray:
+    """Seconds taken by each of ``calls`` calls of ``fn(*args)``."""
+    clock = time.perf_counter
+    times = np.empty(calls)
+    for i in range(calls):
+        start = clock()
+        fn(*args)
+        times[i] = clock() - start
+    return times
+
+
+def median_us(fn: Callable, calls: int, *args) -> float:
+    """Median µs per call of ``fn(*args)`` over ``calls`` calls."""
+    return float(np.median(call_times(fn, calls, *args)) * 1e6)
+
+
 def time_batch1(candidates: list[Candidate], image: np.ndarray, rounds: int, calls: int,
                 progress=None) -> dict[str, list[np.ndarray]]:
     """Per-call seconds of every candidate, ``rounds`` interleaved rounds of ``calls`` calls."""
     samples: dict[str, list[np.ndarray]] = {c.key: [] for c in candidates}
-    clock = time.perf_counter
     for _ in range(rounds):
         for c in candidates:
             n = max(3, int(calls * c.call_scale))
-            fn = c.predict_one
-            for _ in range(max(1, n // 10)):  # warm-up: caches, allocator, branch predictors
-                fn(image)
-            times = np.empty(n)
-            for i in range(n):
-                start = clock()
-                fn(image)
-                times[i] = clock() - start
-            samples[c.key].append(times)
+            call_times(c.predict_one, max(1, n // 10), image)  # warm-up: caches, allocator
+            samples[c.key].append(call_times(c.predict_one, n, image))
             if progress:
                 progress.update(1)
     return samples
