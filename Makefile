@@ -82,7 +82,8 @@ overhead: venv
 
 # Where the batch-1 time goes: each part of the CNN as its own float32 / int8 TFLite model.
 layers: $(RUN)/model.keras
-	$(PY) -m fmnist_edge.benchmarks.layers $(RUN)
+	$(PY) -m fmnist_edge.benchmarks.layers $(RUN) --amx deny
+	$(PY) -m fmnist_edge.benchmarks.layers $(RUN) --amx allow
 
 test: setup $(RUN)/export/manifest.json
 	$(VENV)/bin/fmnist-bench $(RUN)/export --quick --out reports --gate benchmarks/baseline.json

@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--gate", metavar="BASELINE", default=None,
         help="fail (exit 1) when accuracy or a same-run ratio regresses past BASELINE's tolerances")
     add("--no-keras", action="store_true", help="skip the Keras baseline even if TensorFlow is installed")
+    add("--amx", choices=("deny", "allow"), default=None,
+        help="Intel AMX for this run: deny (faster int8 here; see README) or allow "
+        "(default: $FMNIST_AMX, else deny)")
     add("--data", metavar="DIR", default=None, help="Fashion-MNIST folder (default: the usual lookup)")
     add("--update-readme", metavar="FILE", default=None,
         help="also write the headline table into FILE between <!-- bench:begin/end --> markers")
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
         baseline = load_baseline(args.gate) if args.gate else None  # bad baseline: fail before measuring
         config = BenchConfig(Path(args.export_dir), tuple(args.threads), max(args.batch), args.quick,
-                             not args.no_keras, args.data)
+                             not args.no_keras, args.data, args.amx)
         report = run_benchmark(config)
         written = write_reports(report, Path(args.out))
         print(headline(report))

@@ -9,6 +9,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from fmnist_edge.runtime.amx import ENV as AMX_ENV
+from fmnist_edge.runtime.amx import status as amx_status
 from fmnist_edge.runtime.doctor import cpu_features
 
 LIBRARIES = ("numpy", "ai-edge-litert", "tflite-runtime", "onnxruntime", "tensorflow-cpu",
@@ -75,7 +77,9 @@ def environment(threads: list[int]) -> dict:
         "machine": platform.machine(),
         "versions": versions(),
         "threads": threads,
-        "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_CORETYPE", "TF_NUM_INTRAOP_THREADS")
+        "amx": amx_status().as_dict(),
+        "env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_CORETYPE", "TF_NUM_INTRAOP_THREADS",
+                                              AMX_ENV)
                 if k in os.environ},
         "git_commit": git_commit(),
     }

@@ -76,8 +76,11 @@ def _timer(flatbuffer: bytes, shape: tuple):
     return lambda calls: median_us(call, calls)
 
 
-def measure(run_dir: Path, rounds: int = 5, calls: int = 2000) -> list[dict]:
-    """Median µs per part, float32 and int8."""
+def measure(run_dir: Path, rounds: int = 5, calls: int = 2000, amx: str | None = None) -> list[dict]:
+    """Median µs per part, float32 and int8, under the AMX policy ``amx`` (see runtime.amx)."""
+    from fmnist_edge.runtime.amx import apply_policy
+
+    apply_policy(amx)  # before TensorFlow or LiteRT can ask for AMX
     import keras
 
     model = keras.saving.load_model(Path(run_dir) / "model.keras", compile=False)
@@ -104,16 +107,21 @@ def main(argv: list[str] | None = None) -> int:
     p = cliutil.ArgumentParser(prog="python -m fmnist_edge.benchmarks.layers",
                                description="Batch-1 time of each part of a CNN, float32 vs int8 TFLite.")
     p.add_argument("run_dir", nargs="?", default="artifacts/seed-cnn", help="run folder (default: %(default)s)")
+    p.add_argument("--amx", choices=("deny", "allow"), default=None,
+                   help="Intel AMX for this process (default: $FMNIST_AMX, else deny)")
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     def action() -> int:
-        rows = measure(Path(args.run_dir))
+        from fmnist_edge.runtime.amx import status
+
+        rows = measure(Path(args.run_dir), amx=args.amx)
         print("| part | float32 µs | int8 µs | int8 speed-up |\n|---|---:|---:|---:|")
         for r in rows:
             print(f"| {r['part']} | {r['float32_us']:.1f} | {r['int8_us']:.1f} | "
                   f"{r['float32_us'] / r['int8_us']:.2f}× |")
-        print("\nbatch 1, 1 thread, LiteRT (XNNPACK), median of 5 interleaved rounds")
+        print(f"\nbatch 1, 1 thread, LiteRT (XNNPACK), median of 5 interleaved rounds; "
+              f"AMX {status().policy}: {status().note}")
         return 0
 
     return cliutil.run(p.prog, action)

@@ -79,10 +79,18 @@ def markdown(report: dict) -> str:
         + (f"; Pi throttling: {env['pi_throttled']}" if env["pi_throttled"] else ""),
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()),
         f"- Threads measured: {', '.join(map(str, env['threads']))}; git commit: {env['git_commit'] or 'unknown'}",
+        f"- Intel AMX: {_amx(env)}",
         f"- Keras baseline: {report['keras']}",
     ]
     lines += [f"- Skipped: {s}" for s in report["skipped"]]
     return "\n".join(lines) + "\n"
+
+
+def _amx(env: dict) -> str:
+    amx = env.get("amx")  # absent in reports written before the AMX policy existed
+    if not amx:
+        return "not recorded"
+    return f"policy {amx['policy']}; {amx['note']}" if amx["cpu_amx_int8"] else "not on this CPU"
 
 
 def readme_block(report: dict) -> str:
@@ -90,7 +98,8 @@ def readme_block(report: dict) -> str:
     env = report["environment"]
     return (headline(report) + f"\n\n{'Quick' if report['quick'] else 'Full'} run, {report['created']}, "
             f"threads {env['threads'][0]} (table) of {', '.join(map(str, env['threads']))}; "
-            f"{env['cpu']}, {env['cores']} cores, {env['os']}. Full report: `reports/benchmark.md`.")
+            f"{env['cpu']}, {env['cores']} cores, {env['os']}; AMX: {_amx(env)}. "
+            "Full report: `reports/benchmark.md`.")
 
 
 def write_reports(report: dict, out: Path) -> list[Path]:

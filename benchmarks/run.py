@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fmnist_edge.runtime import amx as amx_policy
 from fmnist_edge.runtime import manifest as mf
 from fmnist_edge.runtime.backends import format_runnable
 from fmnist_edge.runtime.classifier import Classifier
@@ -33,6 +34,7 @@ class BenchConfig:
     quick: bool = False
     keras: bool = True
     data_dir: str | None = None
+    amx: str | None = None  # deny/allow Intel AMX (None: $FMNIST_AMX, else deny); see runtime.amx
 
     @property
     def plan(self) -> dict:
@@ -70,6 +72,7 @@ def _progress(total: int):
 
 def run_benchmark(config: BenchConfig) -> dict:
     """Measure accuracy, latency, throughput, cold start and size of every model; return the report."""
+    amx_policy.apply_policy(config.amx)  # before any engine (TensorFlow included) can ask for AMX
     manifest, loaded, skipped = _entries(config)
     entries = [entry for entry, _ in loaded.values()]
     data = load_fashion_mnist(config.data_dir)
@@ -131,7 +134,8 @@ def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, ker
 
 def _artifact_fields(config, entry, clf, threads, accuracy, plan, bar) -> dict:
     cold = timing.cold_start([str(config.export_dir), entry["format"], entry["quantization"],
-                              str(threads)], runs=plan["cold_runs"])
+                              str(threads)], runs=plan["cold_runs"],
+                             env={amx_policy.ENV: amx_policy.status().policy})
     if bar:
         bar.update(1)
     return {"format": entry["format"], "quantization": entry["quantization"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -96,15 +97,18 @@ print(elapsed, hwm)
 """
 
 
-def cold_start(args: list[str], code: str = COLD_RUNTIME, runs: int = 1) -> dict:
+def cold_start(args: list[str], code: str = COLD_RUNTIME, runs: int = 1,
+               env: dict | None = None) -> dict:
     """Fresh-process import → load → first result: median wall ms, and the process's peak RSS.
 
-    Linux only (reads /proc/self/status), like the devices this targets.
+    ``env`` adds variables to the child's environment. Linux only (reads /proc/self/status),
+    like the devices this targets.
     """
     inner, process, rss = [], [], []
     for _ in range(runs):
         start = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                             env={**os.environ, **(env or {})})
         process.append((time.perf_counter() - start) * 1000)
         if out.returncode != 0:
             return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import amx as amx_policy
 from . import manifest as mf
 from .backends import EXTRA, LIBRARY, Backend, format_of, format_runnable, open_runner, usable_formats
 from .errors import FmnistError, MissingExtraError
@@ -53,13 +54,16 @@ class Classifier:
     @classmethod
     def load(cls, path: str | Path, backend: str | Backend = "auto", threads: int | None = None,
              format: str | None = None, quantization: str | None = None,
-             verify: bool = True) -> "Classifier":
+             verify: bool = True, amx: str | None = None) -> "Classifier":
         """Load a .tflite/.onnx file, or the ``format``/``quantization`` model of an export folder.
 
         In a folder the default is the int8 model of the first format a backend here can run
         (TFLite, then ONNX). The file's sha256 must match the manifest unless ``verify=False``.
+        ``amx`` (``deny``/``allow``, default ``$FMNIST_AMX`` or ``deny``) is applied once per
+        process before the engine loads; see :mod:`fmnist_edge.runtime.amx`.
         """
         backend = _backend(backend)
+        amx_policy.apply_policy(amx)
         path = Path(path)
         if path.is_dir():
             manifest = mf.read_manifest(path)
@@ -109,7 +113,7 @@ class Classifier:
         return {"file": str(self.path), "format": format_of(self.path),
                 "quantization": (self.entry or {}).get("quantization"), "backend": self.backend,
                 "delegate": self.runner.delegate, "input_dtype": self.runner.input_dtype.name,
-                "verified": bool(self.entry)}
+                "verified": bool(self.entry), "amx": amx_policy.status().note}
 
     def _predict_batch(self, x: np.ndarray) -> np.ndarray:
         if not (x.ndim == 3 and x.shape[1:] == (IMAGE_SIZE, IMAGE_SIZE) or

@@ -91,11 +91,19 @@ def run(model: Path | None) -> int:
         result = smoke_test(backend, model)
         working += result.startswith("ok")
         print(f"{backend.value:14} {_version(backend)}: {result}")
+    print(f"{'amx':14} {_amx_line()}")
     if not working:
         print(f"{PROG}: error: no backend works; install one: pip install 'fmnist-edge[litert]' "
               "(TFLite) or pip install 'fmnist-edge[onnx]' (ONNX)", file=sys.stderr)
         return 1
     return 0
+
+
+def _amx_line() -> str:
+    from .amx import status
+
+    state = status()
+    return f"{state.policy} ({state.note})" if state.cpu else "no AMX on this CPU"
 
 
 def _version(backend: Backend) -> str:

@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=cliutil.enum_metavar(Invert),
         help="negate images: auto = when the border is light (a dark garment on a light surface), "
         "yes, or no (default: auto)")
+    add("--amx", choices=("deny", "allow"), default=None,
+        help="Intel AMX: deny (XNNPACK's AMX int8 kernels are slower for this model) or allow "
+        "(default: $FMNIST_AMX, else deny)")
     add("--no-verify", action="store_true",
         help="load the model even if its sha256 does not match the export manifest")
     return p
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
         clf = Classifier.load(args.model, backend=args.backend, threads=args.threads,
                               format=args.format, quantization=args.quantization,
-                              verify=not args.no_verify)
+                              verify=not args.no_verify, amx=args.amx)
         failed = 0
         for batch in read_inputs(args.inputs, args.invert):
             error = batch.error

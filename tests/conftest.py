@@ -5,6 +5,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's C++ banners out of test logs
+# Denying AMX installs a seccomp filter that this process and every child keep for good; the test
+# process stays clean so that tests/runtime/test_amx.py can show both policies in subprocesses.
+os.environ["FMNIST_AMX"] = "allow"
 
 
 @pytest.fixture(scope="session")

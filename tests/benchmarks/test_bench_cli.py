@@ -32,7 +32,9 @@ def test_quick_run_writes_every_report(export_dir, tmp_path, capsys):
         assert key in record["latency_us"]
     assert record["cold_start"]["ms"] > 0 and record["cold_start"]["peak_rss_mb"] > 10
     assert report["environment"]["cpu"] and report["environment"]["cores"] >= 1
-    assert "| model | size KB | accuracy % |" in (out / "benchmark.md").read_text()
+    assert report["environment"]["amx"]["policy"] == "allow"  # tests/conftest.py sets FMNIST_AMX
+    markdown = (out / "benchmark.md").read_text()
+    assert "| model | size KB | accuracy % |" in markdown and "- Intel AMX: " in markdown
     assert "| model | size KB |" in capsys.readouterr().out
 
 
