@@ -11,13 +11,14 @@ PYTEST_ARGS ?=
 
 RUN := artifacts/seed-cnn
 
-.PHONY: run test setup venv data train runs export bench doctor-models overhead layers clean help
+.PHONY: run test setup venv data qemu train runs export bench pi-check doctor-models overhead layers clean help
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)),"
 	@echo "             export artifacts/seed-cnn to every TFLite/ONNX format, print results"
 	@echo "make test  - set up, train+export the tutorial CNN if missing, quick benchmark gate, test suite"
 	@echo "make bench - the full benchmark of $(RUN)/export into reports/"
+	@echo "make pi-check - $(RUN)/export on an emulated Raspberry Pi 4 and 5 (qemu, arm64 wheels) into reports/pi.md"
 
 setup: venv data
 
@@ -43,6 +44,17 @@ data:
 	else \
 	  echo "error: Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist'," \
 	       "or set FMNIST_DATA to a folder holding the four IDX files" >&2; exit 1; \
+	fi
+
+# qemu user-mode emulation for the Raspberry Pi check (only qemu-aarch64-static is used).
+qemu:
+	@if command -v qemu-aarch64-static >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "qemu: installing the Debian package qemu-user-static"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q qemu-user-static || { apt-get update -q && apt-get install -y -q qemu-user-static; }; \
+	else \
+	  echo "error: qemu-aarch64-static is missing: run 'sudo apt-get install qemu-user-static'" >&2; exit 1; \
 	fi
 
 train: setup
@@ -85,10 +97,16 @@ layers: $(RUN)/model.keras
 	$(PY) -m fmnist_edge.benchmarks.layers $(RUN) --amx deny
 	$(PY) -m fmnist_edge.benchmarks.layers $(RUN) --amx allow
 
+# The runtime on an emulated Raspberry Pi 4 and 5: Debian arm64, its Python, the real aarch64 wheels.
+pi-check: $(RUN)/export/manifest.json qemu
+	$(PY) -m fmnist_edge.benchmarks.pi_check $(RUN)/export --out reports
+	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/pi.md >> "$$GITHUB_STEP_SUMMARY"; fi
+
 test: setup $(RUN)/export/manifest.json
 	$(VENV)/bin/fmnist-bench $(RUN)/export --quick --out reports --gate benchmarks/baseline.json
 	@cat reports/benchmark.md
 	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/benchmark.md >> "$$GITHUB_STEP_SUMMARY"; fi
+	$(MAKE) --no-print-directory pi-check
 	FMNIST_TEST_RUN=$(RUN) $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -20,9 +20,13 @@ def test_no_working_backend_exits_1_and_says_what_to_install(monkeypatch, capsys
 
 def test_32bit_arm_is_told_plainly(monkeypatch, capsys):
     monkeypatch.setattr(doctor.platform, "machine", lambda: "armv7l")
+    monkeypatch.setattr(doctor, "availability", lambda backend: f"{backend.value} missing")
     assert doctor.is_32bit_arm()
     assert doctor.main([]) == 1
-    assert "64-bit Raspberry Pi OS" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert captured.out.count("32-bit ARM userland") == 1  # said once, then every backend is tried
+    assert captured.err.count("\n") == 1 and "64-bit Raspberry Pi OS" in captured.err
+    assert "fmnist-edge[tflite-runtime]" in captured.err
 
 
 def test_given_model_of_the_other_format_is_skipped(capsys):

@@ -1,0 +1,119 @@
+"""reports/pi.json and reports/pi.md: what the emulated Raspberry Pi ran, and how it compared."""
+
+from __future__ import annotations
+
+import datetime
+import subprocess
+from pathlib import Path
+
+from fmnist_edge.runtime import atomic
+
+from . import pi_wheels
+from .environment import git_commit
+from .timing import dumps
+
+SCHEMA = 1
+
+
+def build(config, rootfs, qemu: str, sites: dict, records: list, predicts: list, doctors: dict,
+          setup_s: dict, total_s: float, skipped: list[str]) -> dict:
+    """The report: target, wheels, per-CPU results, timings, and the pass threshold used."""
+    return {
+        "schema": SCHEMA,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "export_dir": str(config.export_dir), "images": config.images,
+        "max_mismatch_pct": config.max_mismatch_pct,
+        "target": {"root": "Debian arm64 from the host's apt sources (Raspberry Pi OS 64-bit base)",
+                   "python": rootfs.python_version, "glibc": rootfs.glibc, "packages": len(rootfs.debs),
+                   "qemu": _qemu_version(qemu),
+                   "cpus": {c.qemu_cpu: {"board": c.board, "features": c.features} for c in config.cpus}},
+        "wheels": {name: pi_wheels.installed_versions(site) for name, site in sites.items()},
+        "wheelhouse": str(config.wheelhouse) if config.wheelhouse else "resolved with pip download",
+        "records": records, "predict": predicts, "doctor": doctors, "skipped": skipped,
+        "seconds": {**setup_s, "total": total_s}, "git_commit": git_commit(),
+    }
+
+
+def _qemu_version(qemu: str) -> str:
+    out = subprocess.run([qemu, "--version"], capture_output=True, text=True)
+    return (out.stdout.splitlines() or ["unknown"])[0]
+
+
+def failures(report: dict) -> list[str]:
+    """What broke the check: top-1 mismatches against x86 above the threshold, or any label change
+    from fmnist-predict."""
+    found = []
+    limit = report["max_mismatch_pct"]
+    for r in report["records"]:
+        pct = 100 * r["mismatches"] / max(1, r["images"])
+        if pct > limit:
+            found.append(f"{r['format']} {r['quantization']} on {r['backend']} ({r['cpu']}): "
+                         f"{r['mismatches']} of {r['images']} predictions differ from x86 "
+                         f"({pct:.2f} % > {limit} %)")
+    for p in report["predict"]:
+        if p["mismatches"]:
+            found.append(f"fmnist-predict ({p['environment']}, {p['cpu']}): {p['mismatches']} of "
+                         f"{p['files']} labels differ from x86")
+    return found
+
+
+def markdown(report: dict) -> str:
+    """The human-readable report."""
+    lines = ["# fmnist-edge on an emulated Raspberry Pi", "", _target(report), "", *table(report),
+             "", "`fmnist-predict --json` on PNG files (labels compared with this machine's):", ""]
+    for p in report["predict"]:
+        lines.append(f"- {p['cpu']}, {p['environment']} install, backend {p['backend']}: {p['files']} "
+                     f"files, {p['mismatches']} differ ({', '.join(p['labels'])})")
+    lines += ["", "Wheels installed by the guest's own pip:", ""]
+    for name, wheels in report["wheels"].items():
+        lines.append(f"- {name}: " + ", ".join(f"{k} {v}" for k, v in wheels.items()))
+    lines += ["", _seconds(report)]
+    lines += [f"- Skipped: {s}" for s in report["skipped"]]
+    problems = failures(report)
+    lines += ["", "Result: " + ("FAILED: " + "; ".join(problems) if problems else "passed"), ""]
+    return "\n".join(lines)
+
+
+def _target(report: dict) -> str:
+    t = report["target"]
+    return (f"{t['root']}: Python {t['python']}, glibc {t['glibc']}, {t['packages']} packages; "
+            f"{t['qemu']}. Emulated compute is about 500× slower than native: seconds are for "
+            "orientation, not benchmarks.")
+
+
+def _seconds(report: dict) -> str:
+    s = report["seconds"]
+    return (f"Seconds: arm64 root {s['rootfs']:.1f} (cached after the first run), wheels and guest "
+            f"installs {s['wheels_and_install']:.1f}, total {s['total']:.1f}. Pass: at most "
+            f"{report['max_mismatch_pct']} % of predictions may differ from x86, and no "
+            "fmnist-predict label.")
+
+
+def table(report: dict) -> list[str]:
+    """One row per CPU × install × model."""
+    lines = ["| CPU | install | model | backend | images | accuracy % | x86 accuracy % (engine) | "
+             "differ from x86 | max abs Δp (images > 1/256) | seconds |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in report["records"]:
+        lines.append(f"| {r['cpu']} ({r['board']}) | {r['environment']} | {r['format']} "
+                     f"{r['quantization']} | {r['backend']} ({r['delegate']}) | {r['images']} | "
+                     f"{100 * r['accuracy']:.2f} | {100 * r['x86_accuracy']:.2f} ({r['x86_backend']}) | "
+                     f"{r['mismatches']} | {r['max_abs_prob_diff']:.2g} ({r['images_prob_diff_over_step']}) | "
+                     f"{r['seconds']:.1f} |")
+    return lines
+
+
+def readme_block(report: dict) -> str:
+    """The table, the target and the timings, for README.md's ``pi`` block."""
+    predict = sum(p["mismatches"] for p in report["predict"])
+    files = sum(p["files"] for p in report["predict"])
+    return "\n".join([*table(report), "", f"{_target(report)} fmnist-predict on PNG files: {predict} "
+                      f"of {files} labels differ from x86. {_seconds(report)} Run {report['created']}."])
+
+
+def write(report: dict, out: Path) -> list[Path]:
+    """Write pi.json and pi.md into ``out`` atomically."""
+    out.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(out / "pi.json", dumps(report) + "\n")
+    atomic.write_text(out / "pi.md", markdown(report))
+    return [out / "pi.json", out / "pi.md"]

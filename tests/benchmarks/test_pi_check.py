@@ -1,0 +1,126 @@
+"""The Raspberry Pi check: its parts on small inputs, then (slow) the emulated Pi itself."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fmnist_edge.benchmarks import pi_check, pi_report, pi_rootfs, pi_wheels
+from fmnist_edge.benchmarks.pi_guest import PI4, PI5, _why, cpuinfo
+from fmnist_edge.runtime.errors import FmnistError
+
+
+def test_apt_sources_come_from_the_host_files(tmp_path):
+    etc = tmp_path / "etc"
+    (etc / "sources.list.d").mkdir(parents=True)
+    (etc / "sources.list").write_text("# nothing but a comment\n")
+    (etc / "sources.list.d/debian.sources").write_text("Types: deb\nURIs: http://mirror.invalid/debian\n"
+                                                       "Suites: bookworm\nComponents: main\n")
+    (etc / "sources.list.d/extra.list").write_text("deb http://mirror.invalid/extra bookworm main\n")
+    (etc / "sources.list.d/old.list.disabled").write_text("deb http://mirror.invalid/old bookworm main\n")
+    found = pi_rootfs.host_source_files((etc / "sources.list", etc / "sources.list.d"))
+    assert [p.name for p in found] == ["debian.sources", "extra.list"]
+    conf = pi_rootfs.apt_config(tmp_path / "apt", found).read_text()
+    assert 'APT::Architecture "arm64";' in conf and "mirror.invalid" not in conf
+    copied = sorted(p.name for p in (tmp_path / "apt/sources.list.d").iterdir())
+    assert copied == ["00-debian.sources", "01-extra.list"]
+    with pytest.raises(FmnistError, match="no apt sources on this host"):
+        pi_rootfs.apt_config(tmp_path / "apt2", [])
+
+
+def test_every_manylinux_tag_up_to_the_guest_glibc():
+    tags = pi_wheels.manylinux_platforms("2.36")
+    assert tags[0] == "manylinux2014_aarch64" and tags[1] == "manylinux_2_17_aarch64"
+    assert tags[-1] == "manylinux_2_36_aarch64" and len(tags) == 21
+    with pytest.raises(FmnistError, match="glibc 2.12"):
+        pi_wheels.manylinux_platforms("2.12")
+
+
+def test_pi_cpuinfo_tells_pi4_from_pi5():
+    pi4, pi5 = cpuinfo(PI4), cpuinfo(PI5)
+    assert pi4.count("processor\t:") == 4 and "0xd08" in pi4 and "asimddp" not in pi4
+    assert "0xd0b" in pi5 and "asimddp" in pi5 and "Raspberry Pi 5" in pi5
+
+
+def test_foreign_wheels_and_signals_are_named(tmp_path):
+    for name in ("numpy-2.4.6-cp311-cp311-manylinux_2_27_aarch64.whl", "pip-26.3-py3-none-any.whl",
+                 "numpy-2.4.6-cp311-cp311-manylinux_2_17_x86_64.whl"):
+        (tmp_path / name).touch()
+    assert pi_wheels.foreign_wheels(tmp_path) == ["numpy-2.4.6-cp311-cp311-manylinux_2_17_x86_64.whl"]
+    killed = subprocess.CompletedProcess([], -4, "", "")
+    assert _why(killed).startswith("killed by SIGILL (an instruction this CPU lacks")
+    failed = subprocess.CompletedProcess([], 1, "", "Traceback…\nERROR: No matching distribution\n\n")
+    assert _why(failed) == "ERROR: No matching distribution"
+
+
+def _record(mismatches, images=1000):
+    return {"format": "tflite", "quantization": "int8", "backend": "litert", "cpu": "cortex-a72",
+            "mismatches": mismatches, "images": images}
+
+
+def test_failures_count_mismatches_against_the_threshold():
+    report = {"max_mismatch_pct": 0.5, "records": [_record(5), _record(6)],
+              "predict": [{"environment": "main", "cpu": "cortex-a76", "mismatches": 1, "files": 4}]}
+    found = pi_report.failures(report)
+    assert len(found) == 2
+    assert "6 of 1000 predictions differ from x86 (0.60 % > 0.5 %)" in found[0]
+    assert "fmnist-predict (main, cortex-a76): 1 of 4 labels differ" in found[1]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["/nonexistent/export"], "no manifest.json"),
+    (["--images", "0"], "--images"),
+    (["--cpu", "cortex-a53"], "--cpu"),
+])
+def test_bad_input_is_one_line_exit_2(args, fragment, capsys):
+    try:
+        code = pi_check.main(args)
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("pi-check: error:") and fragment in err, err
+
+
+def test_missing_wheelhouse_is_one_line_exit_2(export_dir, tmp_path, capsys):
+    assert pi_check.main([str(export_dir), "--wheelhouse", str(tmp_path / "none")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_emulated_pi4_matches_x86(tutorial_export, tmp_path):
+    out = tmp_path / "reports"
+    assert pi_check.main([str(tutorial_export.out_dir), "--cpu", "cortex-a72", "--images", "200",
+                          "--out", str(out)]) == 0
+    report = json.loads((out / "pi.json").read_text())
+    assert pi_report.failures(report) == [] and "Result: passed" in (out / "pi.md").read_text()
+    engines = {(r["environment"], r["format"], r["backend"]) for r in report["records"]}
+    assert engines == {("main", "tflite", "litert"), ("main", "onnx", "onnxruntime"),
+                       ("classic", "tflite", "tflite-runtime")}
+    for r in report["records"]:
+        assert r["images"] == 200 and r["cpu"] == "cortex-a72"
+        assert abs(r["accuracy"] - r["x86_accuracy"]) <= r["mismatches"] / 200
+    assert report["wheels"]["classic"]["numpy"].startswith("1.")
+    assert report["wheels"]["main"]["ai-edge-litert"].startswith("2.")
+
+
+@pytest.mark.slow
+def test_a_wheel_for_the_wrong_platform_fails_clearly(tutorial_export, tmp_path, capsys):
+    rootfs = pi_rootfs.build_rootfs(pi_check.default_cache(), shutil.which("qemu-aarch64-static"))
+    house = tmp_path / "wheels"
+    pi_wheels.download(house, ["numpy>=1.26", "Pillow>=10",
+                               "ai-edge-litert>=2.0", "onnxruntime>=1.20", "pip"],
+                       rootfs.python_version, rootfs.glibc)
+    for wheel in house.glob("numpy-*.whl"):
+        wheel.unlink()  # the aarch64 NumPy goes; an x86-64 one takes its place
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                    "--only-binary=:all:", "-d", str(house), f"numpy=={np.__version__}"], check=True)
+    code = pi_check.main([str(tutorial_export.out_dir), "--cpu", "cortex-a72", "--images", "10",
+                          "--wheelhouse", str(house), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1, err
+    assert "the Pi's pip refused fmnist-edge[litert,onnx]" in err and "numpy" in err
+    assert "not for aarch64: numpy-" in err and "x86_64" in err
