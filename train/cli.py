@@ -9,7 +9,7 @@ import sys
 from fmnist_edge.runtime import cliutil
 from fmnist_edge.runtime.dataset import ENV_VAR
 
-from .config import Activation, Initializer, ModelKind, Optimizer, TrainConfig
+from .config import Activation, Initializer, ModelKind, Optimizer, Schedule, TrainConfig
 
 PROG = "fmnist-train"
 
@@ -23,9 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--model", type=cliutil.enum_choice(ModelKind), default=ModelKind.SEED_CNN,
         metavar=cliutil.enum_metavar(ModelKind),
         help="network: seed-cnn = the tutorial CNN (conv → pool → dense), ann = feed-forward "
-        "dense layers only (default: seed-cnn)")
-    add("--filters", type=cliutil.positive_int, default=32,
-        help="CNN: number of feature detectors (filters) the conv layer learns (default: %(default)s)")
+        "dense layers only, edge-cnn = three small batch-normalized conv blocks built for int8 "
+        "(default: seed-cnn)")
+    add("--filters", type=cliutil.positive_int, default=None,
+        help="CNN: number of feature detectors (filters) the conv layer learns; edge-cnn: of its "
+        "first block, the next two have 2× and 4× (default: 32 seed-cnn, 16 edge-cnn)")
     add("--kernel-size", type=cliutil.positive_int, default=3,
         help="CNN: height = width of each conv filter in pixels (default: %(default)s)")
     add("--pool-size", type=cliutil.positive_int, default=2,
@@ -37,17 +39,25 @@ def build_parser() -> argparse.ArgumentParser:
             "how initial weights are drawn; he_* keeps ReLU activations well scaled")
     add("--dense-units", type=cliutil.int_list, default=None, metavar="N[,N...]",
         help="neurons in each hidden dense layer, comma-separated (default: 100 for seed-cnn, "
-        "256,128 for ann)")
+        "256,128 for ann, 64 for edge-cnn)")
     _choice(add, "--optimizer", Optimizer, Optimizer.ADAM,
             "weight-update rule: sgd = plain gradient steps, adam/rmsprop adapt the step per weight")
     add("--learning-rate", type=cliutil.positive_float, default=None,
-        help="step size of each update (default: the optimizer's own, 0.001 adam/rmsprop, 0.01 sgd)")
+        help="step size of each update; with --schedule cosine, the peak (default: the optimizer's "
+        "own, 0.001 adam/rmsprop, 0.01 sgd; edge-cnn: 0.003 adam/rmsprop, 0.05 sgd)")
     add("--momentum", type=cliutil.unit_float, default=0.0,
         help="sgd only: fraction of the previous step carried into the next (default: %(default)s)")
-    add("--epochs", type=cliutil.positive_int, default=15,
-        help="passes over the 55k training images (default: %(default)s)")
-    add("--batch-size", type=cliutil.positive_int, default=32,
-        help="images per gradient step; smaller = noisier, more updates (default: %(default)s)")
+    add("--epochs", type=cliutil.positive_int, default=None,
+        help="passes over the 55k training images (default: 15, edge-cnn 30)")
+    add("--batch-size", type=cliutil.positive_int, default=None,
+        help="images per gradient step; smaller = noisier, more updates (default: 32, edge-cnn 128)")
+    add("--augment", action=argparse.BooleanOptionalAction, default=None,
+        help="train on randomly shifted (±2 px) and horizontally flipped images; validation and "
+        "test images stay as they are (default: on for edge-cnn, off otherwise)")
+    add("--schedule", type=cliutil.enum_choice(Schedule), default=None,
+        metavar=cliutil.enum_metavar(Schedule),
+        help="learning rate over time: constant, or cosine = one warm-up epoch, then a smooth "
+        "decay to 0 (default: cosine for edge-cnn, constant otherwise)")
     add("--seed", type=cliutil.non_negative_int, default=0,
         help="random seed for initial weights and shuffling; same seed = same start (default: 0)")
     add("--early-stopping-patience", type=cliutil.non_negative_int, default=0, metavar="EPOCHS",
@@ -78,7 +88,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         pool_size=args.pool_size, activation=args.activation,
         kernel_initializer=args.kernel_initializer, dense_units=args.dense_units,
         optimizer=args.optimizer, learning_rate=args.learning_rate, momentum=args.momentum,
-        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+        epochs=args.epochs, batch_size=args.batch_size, augment=args.augment,
+        schedule=args.schedule, seed=args.seed,
         early_stopping_patience=args.early_stopping_patience)
 
 

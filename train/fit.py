@@ -33,23 +33,48 @@ def fit(config: TrainConfig, data: FashionMNIST, verbose: int | str = "auto") ->
 
     from .models import build_model
 
+    config = config.resolved()
     keras.utils.set_random_seed(config.seed)  # same seed → same initial weights and shuffling
     train_idx, val_idx = stratified_split(data.y_train, config.validation_size)
     x_tr, y_tr = to_model_input(data.x_train[train_idx]), _one_hot(data.y_train[train_idx])
     x_val, y_val = to_model_input(data.x_train[val_idx]), _one_hot(data.y_train[val_idx])
-    model = build_model(config)
+    steps = -(-len(x_tr) // config.batch_size)
+    model = build_model(config, steps)
     callbacks = []
     if config.early_stopping_patience:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True))
     start = time.perf_counter()
-    history = model.fit(x_tr, y_tr, epochs=config.epochs, batch_size=config.batch_size,
-                        validation_data=(x_val, y_val), callbacks=callbacks, verbose=verbose)
+    source = ({"x": augmented(x_tr, y_tr, config)} if config.augment else
+              {"x": x_tr, "y": y_tr, "batch_size": config.batch_size})
+    history = model.fit(**source, epochs=config.epochs, validation_data=(x_val, y_val),
+                        callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - start
     scores = _evaluate(model, (x_tr, y_tr), (x_val, y_val), data)
     probs = model.predict(to_model_input(data.x_test), batch_size=EVAL_BATCH, verbose=0)
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     return FitResult(model, hist, scores, np.argmax(probs, axis=1), seconds)
+
+
+SHIFT = 2 / 28  # random shifts of up to ±2 pixels: garments are not always centred in photos
+
+
+def augmented(x: np.ndarray, y: np.ndarray, config: TrainConfig):
+    """A shuffled tf.data pipeline of randomly shifted and horizontally flipped training batches.
+
+    Flips keep the label (a left sleeve is still a sleeve); the validation and test images are
+    never augmented.
+    """
+    import keras
+    import tensorflow as tf
+
+    change = keras.Sequential([keras.layers.RandomFlip("horizontal", seed=config.seed),
+                               keras.layers.RandomTranslation(SHIFT, SHIFT, fill_mode="constant",
+                                                              seed=config.seed)])
+    data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=config.seed)
+    data = data.batch(config.batch_size).map(lambda a, b: (change(a, training=True), b),
+                                             num_parallel_calls=tf.data.AUTOTUNE)
+    return data.prefetch(tf.data.AUTOTUNE)
 
 
 def _evaluate(model, train, val, data: FashionMNIST) -> dict:

@@ -11,7 +11,7 @@ import keras
 from fmnist_edge.runtime.labels import NUM_CLASSES
 from fmnist_edge.runtime.preprocessing import IMAGE_SIZE
 
-from .config import ModelKind, Optimizer, TrainConfig
+from .config import ModelKind, Optimizer, Schedule, TrainConfig
 
 INPUT_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 
@@ -28,6 +28,27 @@ def build_seed_cnn(config: TrainConfig) -> keras.Model:
     return _with_head(keras.Input(INPUT_SHAPE, name="image"), layers, c, "seed_cnn")
 
 
+def build_edge_cnn(config: TrainConfig) -> keras.Model:
+    """Three conv blocks (filters f, 2f, 4f; each conv → batch norm → activation), then a head.
+
+    Designed for int8 and a compute budget: the first block has stride 2, so every later layer
+    works on 14×14 or 7×7 maps (the tutorial's conv works at 26×26); pooling after blocks 2 and 3
+    leaves a 3×3×4f map for the dense head. Batch norm is folded into the convolutions when the
+    model is exported, so it costs nothing at inference.
+    """
+    c = config.resolved()
+    x = inputs = keras.Input(INPUT_SHAPE, name="image")
+    for i, (width, stride) in enumerate(((c.filters, 2), (2 * c.filters, 1), (4 * c.filters, 1))):
+        x = keras.layers.Conv2D(width, c.kernel_size, strides=stride, padding="same", use_bias=False,
+                                kernel_initializer=c.kernel_initializer.value, name=f"conv{i + 1}")(x)
+        x = keras.layers.BatchNormalization(name=f"bn{i + 1}")(x)
+        x = keras.layers.Activation(c.activation.value, name=f"act{i + 1}")(x)
+        if i:
+            x = keras.layers.MaxPooling2D(c.pool_size, name=f"pool{i + 1}")(x)
+    layers = [keras.layers.Flatten(name="flatten")]
+    return _with_head(inputs, layers, c, "edge_cnn", start=x)
+
+
 def build_ann(config: TrainConfig) -> keras.Model:
     """Flatten → Dense(units)… → Dense(10, softmax): the tutorial's feed-forward alternative."""
     c = config.resolved()
@@ -35,37 +56,50 @@ def build_ann(config: TrainConfig) -> keras.Model:
     return _with_head(keras.Input(INPUT_SHAPE, name="image"), layers, c, "ann")
 
 
-def _with_head(inputs, layers: list, c: TrainConfig, name: str) -> keras.Model:
+def _with_head(inputs, layers: list, c: TrainConfig, name: str, start=None) -> keras.Model:
     for i, units in enumerate(c.dense_units or ()):
         layers.append(keras.layers.Dense(units, activation=c.activation.value,
                                          kernel_initializer=c.kernel_initializer.value,
                                          name=f"dense{i + 1}"))
     layers.append(keras.layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities"))
-    x = inputs
+    x = inputs if start is None else start
     for layer in layers:
         x = layer(x)
     return keras.Model(inputs, x, name=name)
 
 
-BUILDERS = {ModelKind.SEED_CNN: build_seed_cnn, ModelKind.ANN: build_ann}
+BUILDERS = {ModelKind.SEED_CNN: build_seed_cnn, ModelKind.ANN: build_ann,
+            ModelKind.EDGE_CNN: build_edge_cnn}
 
 
-def build_model(config: TrainConfig) -> keras.Model:
+def build_model(config: TrainConfig, steps_per_epoch: int = 1) -> keras.Model:
     """Build and compile the model the config names (categorical cross-entropy, accuracy)."""
     model = BUILDERS[config.model](config)
-    model.compile(optimizer=make_optimizer(config), loss="categorical_crossentropy",
+    model.compile(optimizer=make_optimizer(config, steps_per_epoch), loss="categorical_crossentropy",
                   metrics=["accuracy"])
     return model
 
 
-def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
-    """The optimizer with the config's learning rate (and momentum, for SGD)."""
+def learning_rate(config: TrainConfig, steps_per_epoch: int = 1):
+    """The rate, or (cosine) a schedule: one warm-up epoch from 0 to the rate, then down to 0."""
     c = config.resolved()
+    if c.schedule is Schedule.CONSTANT:
+        return c.learning_rate
+    total = max(2, c.epochs * steps_per_epoch)
+    warmup = min(steps_per_epoch, total // 2)
+    return keras.optimizers.schedules.CosineDecay(0.0, total - warmup, warmup_target=c.learning_rate,
+                                                  warmup_steps=warmup)
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int = 1) -> keras.optimizers.Optimizer:
+    """The optimizer with the config's learning rate or schedule (and momentum, for SGD)."""
+    c = config.resolved()
+    rate = learning_rate(c, steps_per_epoch)
     if c.optimizer is Optimizer.SGD:
-        return keras.optimizers.SGD(learning_rate=c.learning_rate, momentum=c.momentum)
+        return keras.optimizers.SGD(learning_rate=rate, momentum=c.momentum)
     if c.optimizer is Optimizer.RMSPROP:
-        return keras.optimizers.RMSprop(learning_rate=c.learning_rate)
-    return keras.optimizers.Adam(learning_rate=c.learning_rate)
+        return keras.optimizers.RMSprop(learning_rate=rate)
+    return keras.optimizers.Adam(learning_rate=rate)
 
 
 def count_macs(model: keras.Model) -> int:

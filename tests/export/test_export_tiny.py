@@ -160,3 +160,22 @@ def test_self_check_matches_an_independent_litert_evaluation(exported):
     accuracy = float(np.mean(np.argmax(interpreter.get_tensor(out["index"]), 1) == data.y_test))
     entry = next(e for e in exported.manifest["artifacts"] if e["file"] == "model_int8.tflite")
     assert entry["check"]["accuracy"] == accuracy
+
+
+def test_edge_cnn_batch_norm_is_folded_into_the_convolutions(tmp_path):
+    from fmnist_edge.train.config import ModelKind, TrainConfig
+    from fmnist_edge.train.models import build_model
+
+    run = tmp_path / "edge"
+    run.mkdir()
+    build_model(TrainConfig(model=ModelKind.EDGE_CNN, filters=4)).save(run / "model.keras")
+    config = ExportConfig(quantizations=(Quantization.NONE, Quantization.INT8), max_drop=100.0,
+                          calibration_samples=50)
+    out = pipeline.export_model(run, config, progress=False).out_dir
+    for name in ("model_float32.tflite", "model_int8.tflite"):
+        ops = _runner(out / name).op_names()
+        assert ops.count("CONV_2D") == 3, ops
+        assert not {"MUL", "ADD", "SUB", "BATCH_NORM"} & set(ops), ops
+    for name in ("model_float32.onnx", "model_int8.onnx"):
+        kinds = {node.op_type for node in onnx.load(out / name).graph.node}
+        assert "BatchNormalization" not in kinds and not {"Mul", "Add"} & kinds, kinds

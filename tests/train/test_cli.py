@@ -41,7 +41,7 @@ def test_options_map_to_config():
     (["--dense-units", "64,x"], "expected a whole number"),
     (["--learning-rate", "-1"], "must be a positive number"),
     (["--momentum", "1.5"], "must be in [0, 1)"),
-    (["--model", "resnet"], "invalid choice 'resnet' (choose from seed-cnn, ann)"),
+    (["--model", "resnet"], "invalid choice 'resnet' (choose from seed-cnn, ann, edge-cnn)"),
     (["--bogus"], "unrecognized arguments"),
 ])
 def test_bad_options_exit_2_with_one_line(capsys, argv, message):

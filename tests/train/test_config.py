@@ -14,3 +14,17 @@ def test_json_round_trip():
     data = config.to_json()
     assert data["model"] == "ann" and data["dense_units"] == [3, 4] and data["optimizer"] == "rmsprop"
     assert TrainConfig.from_json(data) == config
+
+
+def test_edge_json_round_trip_and_pool_limit():
+    import pytest
+
+    from fmnist_edge.runtime.errors import FmnistError
+
+    config = TrainConfig(model=ModelKind.EDGE_CNN).resolved()
+    data = config.to_json()
+    assert data["schedule"] == "cosine" and data["augment"] is True and data["filters"] == 16
+    assert TrainConfig.from_json(data) == config
+    TrainConfig(model=ModelKind.EDGE_CNN, pool_size=3).validate()
+    with pytest.raises(FmnistError, match="window must be 3 or less"):
+        TrainConfig(model=ModelKind.EDGE_CNN, pool_size=4).validate()

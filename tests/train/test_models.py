@@ -60,3 +60,52 @@ def test_same_seed_same_initial_weights():
 
     np.testing.assert_array_equal(weights(3), weights(3))
     assert not np.array_equal(weights(3), weights(4))
+
+
+def test_edge_cnn_halves_resolution_at_once_and_stays_small():
+    model = build_model(TrainConfig(model=ModelKind.EDGE_CNN))
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.filters for c in convs] == [16, 32, 64] and convs[0].strides == (2, 2)
+    assert [tuple(c.output.shape[1:3]) for c in convs] == [(14, 14), (14, 14), (7, 7)]
+    assert all(not c.use_bias for c in convs)  # batch norm supplies the bias
+    assert sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers) == 3
+    assert model.layers[-2].units == 64 and model.layers[-1].units == 10
+    # 14·14·16·9 + 14·14·32·144 + 7·7·64·288 + 576·64 + 64·10 multiply-accumulates
+    assert count_macs(model) == 28_224 + 903_168 + 903_168 + 36_864 + 640
+    assert model.count_params() < 65_000  # the tutorial CNN has 542,230
+
+
+def test_edge_cnn_recipe_and_overrides():
+    recipe = TrainConfig(model=ModelKind.EDGE_CNN).resolved()
+    assert (recipe.filters, recipe.epochs, recipe.batch_size, recipe.augment) == (16, 30, 128, True)
+    assert recipe.schedule.value == "cosine" and recipe.learning_rate == 0.003
+    tutorial = TrainConfig().resolved()
+    assert (tutorial.epochs, tutorial.batch_size, tutorial.augment, tutorial.schedule.value) == \
+        (15, 32, False, "constant")
+    mine = TrainConfig(model=ModelKind.EDGE_CNN, filters=8, augment=False, epochs=2).resolved()
+    assert (mine.filters, mine.augment, mine.epochs) == (8, False, 2)
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    from fmnist_edge.train.models import learning_rate
+
+    schedule = learning_rate(TrainConfig(model=ModelKind.EDGE_CNN, epochs=4), steps_per_epoch=10)
+    rates = [float(schedule(step)) for step in (0, 5, 10, 25, 40)]
+    assert rates[0] == 0 and rates[1] == pytest.approx(0.0015) and rates[2] == pytest.approx(0.003)
+    assert 0 < rates[3] < 0.003 and rates[4] == pytest.approx(0, abs=1e-9)
+    assert learning_rate(TrainConfig(), 10) == 0.001  # the tutorial: constant
+
+
+def test_augmentation_shifts_and_flips_training_images_only():
+    from fmnist_edge.train.fit import augmented
+
+    x = np.zeros((64, 28, 28, 1), np.float32)
+    x[:, 10:18, 2:8] = 1.0  # a bar near the left edge
+    y = np.eye(10, dtype=np.float32)[np.arange(64) % 10]
+    batches = list(augmented(x, y, TrainConfig(model=ModelKind.EDGE_CNN, batch_size=32)))
+    images = np.concatenate([np.asarray(b[0]) for b in batches])
+    labels = np.concatenate([np.asarray(b[1]) for b in batches])
+    assert images.shape == x.shape and sorted(labels.argmax(1)) == sorted(y.argmax(1))
+    right_half = images[:, :, 14:].sum(axis=(1, 2, 3))
+    assert (right_half > 0).any() and (right_half == 0).any()  # some flipped, some not
+    assert not all(np.array_equal(a, x[0]) for a in images)
