@@ -43,6 +43,7 @@ class Initializer(str, Enum):
     GLOROT_UNIFORM = "glorot_uniform"
     GLOROT_NORMAL = "glorot_normal"
     LECUN_NORMAL = "lecun_normal"
+    RANDOM_NORMAL = "random_normal"  # Keras: N(0, 0.05²) whatever the layer size (scale-unaware)
 
 
 class Schedule(str, Enum):

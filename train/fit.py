@@ -23,12 +23,17 @@ class FitResult:
     model: object  # keras.Model
     history: dict
     scores: dict
-    test_predictions: np.ndarray
+    test_predictions: np.ndarray | None  # None when the test set was not touched (sweep trials)
     seconds: float
 
 
-def fit(config: TrainConfig, data: FashionMNIST, verbose: int | str = "auto") -> FitResult:
-    """Train ``config`` on the training split, validating on a fixed stratified split, then test."""
+def fit(config: TrainConfig, data: FashionMNIST, verbose: int | str = "auto", test: bool = True,
+        callbacks: list | None = None) -> FitResult:
+    """Train ``config`` on the training split, validating on a fixed stratified split, then test.
+
+    ``test=False`` (the sweep) never touches the test set: scores hold train and validation only
+    and ``test_predictions`` is None. ``callbacks`` are extra Keras callbacks (e.g. pruning).
+    """
     import keras
 
     from .models import build_model
@@ -40,7 +45,7 @@ def fit(config: TrainConfig, data: FashionMNIST, verbose: int | str = "auto") ->
     x_val, y_val = to_model_input(data.x_train[val_idx]), _one_hot(data.y_train[val_idx])
     steps = -(-len(x_tr) // config.batch_size)
     model = build_model(config, steps)
-    callbacks = []
+    callbacks = list(callbacks or [])
     if config.early_stopping_patience:
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True))
@@ -50,9 +55,11 @@ def fit(config: TrainConfig, data: FashionMNIST, verbose: int | str = "auto") ->
     history = model.fit(**source, epochs=config.epochs, validation_data=(x_val, y_val),
                         callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - start
-    scores = _evaluate(model, (x_tr, y_tr), (x_val, y_val), data)
-    probs = model.predict(to_model_input(data.x_test), batch_size=EVAL_BATCH, verbose=0)
+    scores = _evaluate(model, (x_tr, y_tr), (x_val, y_val), data if test else None)
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    if not test:
+        return FitResult(model, hist, scores, None, seconds)
+    probs = model.predict(to_model_input(data.x_test), batch_size=EVAL_BATCH, verbose=0)
     return FitResult(model, hist, scores, np.argmax(probs, axis=1), seconds)
 
 
@@ -77,10 +84,11 @@ def augmented(x: np.ndarray, y: np.ndarray, config: TrainConfig):
     return data.prefetch(tf.data.AUTOTUNE)
 
 
-def _evaluate(model, train, val, data: FashionMNIST) -> dict:
-    """Loss and accuracy of the final weights on the train, validation and test sets."""
-    sets = {"train": train, "val": val,
-            "test": (to_model_input(data.x_test), _one_hot(data.y_test))}
+def _evaluate(model, train, val, data: FashionMNIST | None) -> dict:
+    """Loss and accuracy of the final weights on the train, validation and (with data) test sets."""
+    sets = {"train": train, "val": val}
+    if data is not None:
+        sets["test"] = (to_model_input(data.x_test), _one_hot(data.y_test))
     scores = {}
     for name, (x, y) in sets.items():
         loss, acc = model.evaluate(x, y, batch_size=EVAL_BATCH, verbose=0)

@@ -1,0 +1,82 @@
+"""fmnist-sweep: the plan, resuming after an interrupt, bad input; (slow) real trials and workers."""
+
+import json
+import sqlite3
+
+import pytest
+
+pytest.importorskip("optuna")
+pytest.importorskip("tensorflow")
+
+from fmnist_edge.train import sweep_cli  # noqa: E402
+from fmnist_edge.train.sweep_study import Mode, SweepConfig, ablation_plan  # noqa: E402
+
+
+def test_ablation_plan_changes_one_hyperparameter_per_trial():
+    plan = ablation_plan(SweepConfig(names=("filters", "activation", "epochs"), epochs=3))
+    assert plan[0] == {"param": "baseline", "value": None, "overrides": {}}
+    assert [(p["param"], p["value"]) for p in plan[1:]] == [
+        ("filters", 8), ("filters", 16), ("filters", 64), ("filters", 128),
+        ("activation", "elu"), ("activation", "tanh"), ("activation", "sigmoid"),
+        ("epochs", 1), ("epochs", 6)]  # 32, relu and 3 epochs are the baseline itself
+
+
+class Interrupt:
+    """A stand-in trainer (no Keras fit): records what it was asked, Ctrl-C on call ``stop_at``."""
+
+    def __init__(self, stop_at=None):
+        self.calls, self.stop_at = [], stop_at
+
+    def __call__(self, config, data, report=None):
+        self.calls.append((config.filters, config.activation.value))
+        if len(self.calls) == self.stop_at:
+            raise KeyboardInterrupt
+        return {"val_accuracy": 0.5 + config.filters / 1000, "train_accuracy": 0.9, "seconds": 1.0,
+                "epochs_run": 1, "curve": [0.5], "pruned": False}
+
+
+def test_interrupted_sweep_resumes_without_losing_or_repeating_trials(tmp_path):
+    config = SweepConfig(names=("filters", "activation"), epochs=1,
+                         storage=f"sqlite:///{tmp_path / 'sweep.db'}")
+    first = Interrupt(stop_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        sweep_cli.run_sweep(config, tmp_path / "out", first)
+    second = Interrupt()
+    report = sweep_cli.run_sweep(config, tmp_path / "out", second)
+    planned = {json.dumps(p["overrides"], sort_keys=True) for p in ablation_plan(config)}
+    done = [json.dumps(t["overrides"], sort_keys=True) for t in report["trials"]]
+    assert sorted(done) == sorted(planned)  # every planned trial finished exactly once
+    assert len(second.calls) == len(planned) - 2  # the two finished before Ctrl-C were kept
+    assert first.calls[2] in second.calls  # the interrupted one ran again
+    with sqlite3.connect(tmp_path / "sweep.db") as db:
+        states = dict(db.execute("select state, count(*) from trials group by state").fetchall())
+    assert states == {"COMPLETE": len(planned), "FAIL": 1}
+    assert (tmp_path / "out/sweep_filters.png").is_file() and (tmp_path / "out/sweep.md").is_file()
+    assert "**filters**" in (tmp_path / "out/sweep.md").read_text()
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--params", "filters,dropout"], "unknown hyperparameter dropout"),
+    (["--set", "filters=64:8"], "empty range"),
+    (["--set", "learning_rate="], "empty list"),
+    (["--storage", "sqlite:////proc/no/such/dir/sweep.db"], "cannot open --storage"),
+    (["--storage", "postgresql://fmnist@127.0.0.1:1/none"], "Connection refused"),
+])
+def test_bad_input_is_one_line_exit_2(argv, fragment, tmp_path, capsys):
+    assert sweep_cli.main([*argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("fmnist-sweep: error:") and fragment in err, err
+
+
+def test_zero_trials_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        sweep_cli.main(["--trials", "0"])
+    assert exc.value.code == 2 and "--trials" in capsys.readouterr().err
+
+
+def test_search_config_round_trips_for_workers():
+    config = sweep_cli.config_from_args(sweep_cli.build_parser().parse_args(
+        ["--mode", "search", "--model", "edge-cnn", "--set", "learning_rate=0.001:0.01",
+         "--max-int8-kb", "120"]))
+    again = SweepConfig.from_json(json.loads(json.dumps(config.to_json())))
+    assert again == config and again.mode is Mode.SEARCH and again.budget.max_int8_kb == 120

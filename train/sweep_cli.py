@@ -1,0 +1,139 @@
+"""``fmnist-sweep``: what each hyperparameter does (ablation) and the best edge model (search)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from fmnist_edge.runtime import cliutil
+from fmnist_edge.runtime.errors import FmnistError
+
+from .config import ModelKind
+
+PROG = "fmnist-sweep"
+
+
+class WorkerError(FmnistError):
+    """A worker process failed (exit 1): the sweep's results may be incomplete."""
+
+    exit_code = 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``fmnist-sweep``."""
+    from .sweep_space import SPACE
+
+    p = cliutil.ArgumentParser(prog=PROG, description="Sweep hyperparameters on Fashion-MNIST with "
+                               "Optuna: one at a time from the tutorial's values (ablation), or a "
+                               "joint TPE search inside an edge budget. Trials are scored on the "
+                               "5k validation split; the test set is not used.")
+    add = p.add_argument
+    add("--mode", choices=("ablation", "search"), default="ablation",
+        help="ablation = vary one hyperparameter at a time; search = TPE over all of them with "
+        "median pruning (default: ablation)")
+    add("--model", type=cliutil.enum_choice(ModelKind), default=ModelKind.SEED_CNN,
+        metavar=cliutil.enum_metavar(ModelKind), help="network to sweep (default: seed-cnn)")
+    add("--params", metavar="NAME[,NAME...]", default=None,
+        help=f"hyperparameters to vary (default: all: {', '.join(SPACE)})")
+    add("--set", action="append", default=[], metavar="NAME=V1,V2|NAME=LOW:HIGH",
+        help="replace a hyperparameter's ablation values or search range; repeatable")
+    add("--epochs", type=cliutil.positive_int, default=3,
+        help="epochs per trial: the budget that keeps a sweep short (default: %(default)s)")
+    add("--trials", type=cliutil.positive_int, default=30,
+        help="search: finished trials to reach, across all workers (default: %(default)s)")
+    add("--storage", default="sqlite:///reports/sweep.db", metavar="URL",
+        help="Optuna storage URL: SQLite file (default: %(default)s) or e.g. "
+        "postgresql://user:pass@host/db so several machines share one study")
+    add("--study", default=None, help="study name (default: MODE-MODEL-EPOCHSep)")
+    add("--workers", type=cliutil.positive_int, default=1,
+        help="worker processes sharing the storage (default: %(default)s)")
+    add("--max-params", type=cliutil.positive_int, default=None, help="skip configurations with more parameters")
+    add("--max-macs", type=cliutil.positive_int, default=None,
+        help="skip configurations with more multiply-accumulates per image")
+    add("--max-int8-kb", type=cliutil.positive_float, default=None,
+        help="skip configurations whose int8 TFLite file would exceed this (estimated from parameters)")
+    add("--seed", type=cliutil.non_negative_int, default=0, help="training and sampler seed (default: 0)")
+    add("--out", default="reports", metavar="DIR", help="report folder (default: %(default)s)")
+    add("--data", metavar="DIR", default=None, help="Fashion-MNIST folder (default: the usual lookup)")
+    add("--worker-config", metavar="FILE", default=None,
+        help="internal: run as a worker of a sweep described in FILE")
+    return p
+
+
+def config_from_args(args: argparse.Namespace):
+    """The SweepConfig the options describe (bad names, values and ranges: one-line errors)."""
+    from . import sweep_space
+    from .sweep_study import Mode, SweepConfig
+    from .sweep_trial import Budget
+
+    space = dict(sweep_space.SPACE)
+    for setting in args.set:
+        space = sweep_space.with_setting(space, setting)
+    return SweepConfig(Mode(args.mode), args.model, sweep_space.parse_names(args.params), space,
+                       args.epochs, args.trials, args.storage, args.study, args.workers,
+                       Budget(args.max_params, args.max_macs, args.max_int8_kb), args.seed, args.data)
+
+
+def run_sweep(config, out: Path, train_fn: Callable | None = None) -> dict:
+    """Plan (ablation), run this process and ``workers - 1`` more on the study, write the report."""
+    from . import sweep_report
+    from .sweep_study import Mode, ablation_plan, enqueue_missing, open_study, run_worker
+    from .sweep_trial import train_trial
+
+    study = open_study(config)
+    if config.mode is Mode.ABLATION:
+        enqueue_missing(study, ablation_plan(config))
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(config.to_json(), f)
+    workers = [subprocess.Popen([sys.executable, "-m", "fmnist_edge.train.sweep_cli", "--worker-config",
+                                 f.name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+               for _ in range(config.workers - 1)]
+    try:
+        run_worker(config, train_fn or train_trial)
+    finally:
+        failed = _wait(workers)
+        Path(f.name).unlink(missing_ok=True)
+    report = sweep_report.build(config, open_study(config))
+    report["files"] = [str(p) for p in sweep_report.write(report, out)]
+    if failed:
+        raise WorkerError("; ".join(failed) + f" (finished trials are kept in {config.storage})")
+    return report
+
+
+def _wait(workers: list) -> list[str]:
+    failed = []
+    for i, proc in enumerate(workers, start=2):
+        _, err = proc.communicate()
+        if proc.returncode:
+            last = (err.strip().splitlines() or ["no output"])[-1]
+            failed.append(f"worker {i} exited {proc.returncode}: {last}")
+    return failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``fmnist-sweep``: 0 done, 1 a worker failed, 2 bad input, 130 interrupted."""
+    args = build_parser().parse_args(argv)
+
+    def action() -> int:
+        from .sweep_study import SweepConfig, run_worker
+
+        if args.worker_config:
+            run_worker(SweepConfig.from_json(json.loads(Path(args.worker_config).read_text())))
+            return 0
+        config = config_from_args(args)
+        report = run_sweep(config, Path(args.out))
+        print(f"{PROG}: {len(report['trials'])} finished trials in study {config.study_name} "
+              f"({config.storage}); wrote {', '.join(report['files'][:2])} and "
+              f"{len(report['files']) - 2} plot(s)")
+        return 0
+
+    return cliutil.run(PROG, action)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""reports/sweep.{json,md} and one plot per hyperparameter, written from the study's trials.
+
+The explanation of each hyperparameter is a template; every number in it comes from the trials.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+from fmnist_edge.runtime import atomic
+
+from . import sweep_space
+from .sweep_study import Mode, SweepConfig, _value_of
+
+
+def trial_rows(study) -> list[dict]:
+    """One dict per finished trial (complete, or pruned by the tuner or the budget)."""
+    import optuna
+
+    rows = []
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
+                                                        optuna.trial.TrialState.PRUNED)):
+        if t.user_attrs.get("unplanned"):
+            continue
+        attrs = dict(t.user_attrs)
+        rows.append({"number": t.number, "state": t.state.name.lower(), **attrs,
+                     "val_accuracy": attrs.get("val_accuracy") if t.value is None else t.value})
+    return rows
+
+
+def build(config: SweepConfig, study) -> dict:
+    """The whole report as a dict (sweep.json)."""
+    rows = trial_rows(study)
+    base = config.base()
+    report = {"created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "mode": config.mode.value, "model": config.model.value, "epochs": config.epochs,
+              "study": config.study_name, "storage": config.storage, "workers": config.workers,
+              "budget": {k: v for k, v in vars(config.budget).items()}, "base": base.to_json(),
+              "scored_on": "the fixed 5,000-image validation split (the test set is not used)",
+              "trials": rows}
+    if config.mode is Mode.ABLATION:
+        report["hyperparameters"] = {n: _curve(n, rows, base) for n in config.names}
+    else:
+        done = sorted((r for r in rows if r["state"] == "complete"), key=lambda r: -r["val_accuracy"])
+        report["best"] = done[:10]
+    return report
+
+
+def _curve(name: str, rows: list[dict], base) -> dict:
+    """Validation accuracy, time and size at each value of ``name`` (the baseline at its own)."""
+    points = [r for r in rows if r.get("param") == name and r["state"] == "complete"]
+    baseline = [r for r in rows if r.get("param") == "baseline" and r["state"] == "complete"]
+    tutorial = _value_of(base, name)
+    points += [{**b, "value": tutorial} for b in baseline]
+    order = sweep_space.SPACE[name].values if not sweep_space.SPACE[name].numeric else None
+    points.sort(key=lambda r: order.index(r["value"]) if order and r["value"] in order else
+                (r["value"] if isinstance(r["value"], (int, float)) else 0))
+    keep = ("value", "val_accuracy", "train_accuracy", "seconds", "params", "macs", "curve")
+    return {"tutorial_value": tutorial,
+            "points": [{k: p.get(k) for k in keep} for p in points]}
+
+
+def explain(name: str, curve: dict) -> str:
+    """One plain-language paragraph: what the knob does, then what this run measured."""
+    h = sweep_space.SPACE[name]
+    points = curve["points"]
+    if not points:
+        return f"**{name}** {h.does}. No finished trial yet."
+    best = max(points, key=lambda p: p["val_accuracy"])
+    worst = min(points, key=lambda p: p["val_accuracy"])
+    at = next((p for p in points if p["value"] == curve["tutorial_value"]), None)
+    text = (f"**{name}** — {h.does}. Measured here: validation accuracy from "
+            f"{100 * worst['val_accuracy']:.2f} % ({name} = {worst['value']}) to "
+            f"{100 * best['val_accuracy']:.2f} % ({name} = {best['value']})")
+    if at:
+        text += f"; the tutorial's {curve['tutorial_value']} gave {100 * at['val_accuracy']:.2f} %"
+    fast, slow = min(points, key=lambda p: p["seconds"]), max(points, key=lambda p: p["seconds"])
+    text += (f". Training took {fast['seconds']:.0f} s ({fast['value']}) to {slow['seconds']:.0f} s "
+             f"({slow['value']})")
+    sizes = {p["params"] for p in points}
+    if len(sizes) > 1:
+        text += f", and the model had {min(sizes):,} to {max(sizes):,} parameters"
+    return text + "."
+
+
+def markdown(report: dict, plots: dict) -> str:
+    """sweep.md: the setting, then per hyperparameter a table, its plot and its paragraph."""
+    lines = [f"# fmnist-sweep: {report['mode']} of {report['model']}", "",
+             f"{report['epochs']} epochs per trial, scored on {report['scored_on']}; study "
+             f"`{report['study']}` in `{report['storage']}`, {len(report['trials'])} finished trials, "
+             f"{report['workers']} worker process(es). Created {report['created']}.", ""]
+    if report["mode"] == "ablation":
+        for name, curve in report["hyperparameters"].items():
+            lines += [f"## {name}", "", explain(name, curve), "",
+                      "| value | val accuracy % | train accuracy % | seconds | params | MACs |",
+                      "|---|---:|---:|---:|---:|---:|"]
+            lines += [f"| {p['value']}{' (tutorial)' if p['value'] == curve['tutorial_value'] else ''} | "
+                      f"{100 * p['val_accuracy']:.2f} | {100 * (p['train_accuracy'] or 0):.2f} | "
+                      f"{p['seconds']:.0f} | {p['params']:,} | {p['macs']:,} |" for p in curve["points"]]
+            if name in plots:
+                lines += ["", f"![{name}]({plots[name].name})"]
+            lines.append("")
+    else:
+        lines += ["| trial | val accuracy % | params | MACs | int8 KB (est.) | seconds | configuration |",
+                  "|---:|---:|---:|---:|---:|---:|---|"]
+        lines += [f"| {r['number']} | {100 * r['val_accuracy']:.2f} | {r['params']:,} | {r['macs']:,} | "
+                  f"{r['int8_kb_estimate']} | {r['seconds']:.0f} | {_flags(r['overrides'])} |"
+                  for r in report["best"]]
+    return "\n".join(lines) + "\n"
+
+
+def _flags(overrides: dict) -> str:
+    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in overrides.items()) or "(base)"
+
+
+def write(report: dict, out: Path) -> list[Path]:
+    """sweep.json, sweep.md and the per-hyperparameter PNGs, atomically."""
+    from .sweep_plots import save_curves
+
+    out.mkdir(parents=True, exist_ok=True)
+    plots = save_curves(report, out) if report["mode"] == "ablation" else {}
+    atomic.write_text(out / "sweep.json", json.dumps(report, indent=2, default=str) + "\n")
+    atomic.write_text(out / "sweep.md", markdown(report, plots))
+    return [out / "sweep.json", out / "sweep.md", *plots.values()]

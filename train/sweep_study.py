@@ -1,0 +1,210 @@
+"""The Optuna side of ``fmnist-sweep``: storage, the ablation plan, resuming, trials, workers.
+
+Every trial lives in an Optuna study storage (SQLite by default, any RDB URL Optuna accepts), so a
+sweep stopped by Ctrl-C or a killed worker resumes where it was: finished trials are kept and
+never run again, interrupted ones (FAIL, or RUNNING without a heartbeat) are queued again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Callable
+
+from fmnist_edge.runtime.errors import FmnistError, first_line
+
+from . import sweep_space
+from .config import ModelKind, TrainConfig
+from .sweep_trial import Budget, model_cost, train_trial
+
+HEARTBEAT_S = 20  # a RUNNING trial without a heartbeat for GRACE_S is taken as dead
+GRACE_S = 60
+
+
+class Mode(str, Enum):
+    """How the sweep explores."""
+
+    ABLATION = "ablation"  # the tutorial's configuration, one hyperparameter changed per trial
+    SEARCH = "search"  # TPE over the joint space, median pruning, within the edge budget
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Everything a sweep (and each of its worker processes) needs to know."""
+
+    mode: Mode = Mode.ABLATION
+    model: ModelKind = ModelKind.SEED_CNN
+    names: tuple[str, ...] = tuple(sweep_space.SPACE)
+    space: dict = field(default_factory=lambda: dict(sweep_space.SPACE))
+    epochs: int = 3
+    trials: int = 30  # search only: finished trials to reach (the ablation runs its whole plan)
+    storage: str = "sqlite:///reports/sweep.db"
+    study: str | None = None
+    workers: int = 1
+    budget: Budget = Budget()
+    seed: int = 0
+    data_dir: str | None = None
+
+    @property
+    def study_name(self) -> str:
+        """The study's name in the storage: mode, model and epochs unless given."""
+        return self.study or f"{self.mode.value}-{self.model.value}-{self.epochs}ep"
+
+    def base(self) -> TrainConfig:
+        """The starting configuration: the model kind's recipe with the sweep's epoch budget."""
+        return TrainConfig(model=self.model, epochs=self.epochs, seed=self.seed).resolved()
+
+    def to_json(self) -> dict:
+        """A JSON form for worker processes."""
+        data = dataclasses.asdict(self)
+        data.update(mode=self.mode.value, model=self.model.value,
+                    space={k: dataclasses.asdict(v) for k, v in self.space.items()})
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SweepConfig":
+        """Rebuild a config written by :meth:`to_json`."""
+        space = {k: sweep_space.Hyperparameter(**{**v, "values": tuple(v["values"])})
+                 for k, v in data["space"].items()}
+        return cls(**{**data, "mode": Mode(data["mode"]), "model": ModelKind(data["model"]),
+                      "names": tuple(data["names"]), "space": space, "budget": Budget(**data["budget"])})
+
+
+def open_study(config: SweepConfig):
+    """Create or load the study; a one-line error when the storage cannot be reached."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # heartbeats (how a killed worker's trial is noticed) are marked experimental since Optuna 2.9
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    url = config.storage
+    if url.startswith("sqlite:///"):
+        try:
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FmnistError(f"cannot open --storage {url}: {exc.strerror or exc}") from None
+    kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    try:
+        storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_S,
+                                             grace_period=GRACE_S)
+        sampler = optuna.samplers.TPESampler(seed=config.seed) if config.mode is Mode.SEARCH else None
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+        return optuna.create_study(storage=storage, study_name=config.study_name, direction="maximize",
+                                   sampler=sampler, pruner=pruner, load_if_exists=True)
+    except Exception as exc:  # SQLAlchemy/driver errors: bad URL, unreachable host, missing driver
+        raise FmnistError(f"cannot open --storage {url}: {first_line(exc, 200)}") from None
+
+
+def ablation_plan(config: SweepConfig) -> list[dict]:
+    """The baseline, then one trial per (hyperparameter, value) that differs from the baseline."""
+    base = config.base()
+    plan = [{"param": "baseline", "value": None, "overrides": {}}]
+    for name in config.names:
+        h = config.space[name]
+        values = sweep_space.epochs_values(config.epochs) if name == "epochs" and \
+            h.values == sweep_space.SPACE["epochs"].values else h.values
+        current = _value_of(base, name)
+        plan += [{"param": name, "value": v, "overrides": {name: v}} for v in values if v != current]
+    return plan
+
+
+def _value_of(config: TrainConfig, name: str):
+    value = getattr(config, name)
+    if name == "dense_units":
+        return value[0] if value else None
+    return value.value if isinstance(value, Enum) else value
+
+
+def enqueue_missing(study, plan: list[dict]) -> int:
+    """Queue every planned trial that is not finished, running or queued; return how many."""
+    import optuna
+
+    optuna.storages.fail_stale_trials(study)
+    alive = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
+             optuna.trial.TrialState.WAITING, optuna.trial.TrialState.RUNNING)
+    present = {json.dumps(t.user_attrs.get("overrides"), sort_keys=True)
+               for t in study.get_trials(deepcopy=False, states=alive)}
+    added = 0
+    for item in plan:
+        if json.dumps(item["overrides"], sort_keys=True) not in present:
+            study.enqueue_trial({}, user_attrs=item)
+            added += 1
+    return added
+
+
+def objective(config: SweepConfig, data, train_fn: Callable = train_trial) -> Callable:
+    """The function Optuna calls per trial: pick the configuration, check the budget, train."""
+    import optuna
+
+    base = config.base()
+
+    def run(trial) -> float:
+        if config.mode is Mode.ABLATION:
+            if "overrides" not in trial.user_attrs:  # the queue ran dry between two workers
+                trial.study.stop()
+                trial.set_user_attr("unplanned", True)
+                raise optuna.TrialPruned("no planned configuration left")
+            overrides = trial.user_attrs["overrides"]
+        else:
+            overrides = {n: _suggest(trial, config.space[n]) for n in config.names
+                         if n in sweep_space.SEARCHED}
+            trial.set_user_attr("overrides", overrides)
+        trial.set_user_attr("worker_pid", os.getpid())  # shows which process ran it
+        trial_config = sweep_space.apply(base, overrides).resolved()
+        cost = model_cost(trial_config)
+        for key, value in cost.items():
+            trial.set_user_attr(key, value)
+        reason = config.budget.violation(cost)
+        if reason:
+            trial.set_user_attr("over_budget", reason)
+            raise optuna.TrialPruned(reason)
+        report = _pruning_report(trial) if config.mode is Mode.SEARCH else None
+        outcome = train_fn(trial_config, data, report)
+        for key, value in outcome.items():
+            trial.set_user_attr(key, value)
+        if outcome.get("pruned"):
+            raise optuna.TrialPruned("median pruner")
+        return outcome["val_accuracy"]
+
+    return run
+
+
+def _pruning_report(trial) -> Callable[[int, float], bool]:
+    def report(epoch: int, accuracy: float) -> bool:
+        trial.report(accuracy, epoch)
+        return trial.should_prune()
+
+    return report
+
+
+def _suggest(trial, h: sweep_space.Hyperparameter):
+    if h.low is None:
+        return trial.suggest_categorical(h.name, list(h.values))
+    if h.integer:
+        return trial.suggest_int(h.name, int(h.low), int(h.high), log=h.log)
+    return trial.suggest_float(h.name, h.low, h.high, log=h.log)
+
+
+def run_worker(config: SweepConfig, train_fn: Callable = train_trial) -> None:
+    """Work the study until the plan is done (ablation) or ``trials`` have finished (search)."""
+    import optuna
+
+    from fmnist_edge.runtime.dataset import load_fashion_mnist
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    data = load_fashion_mnist(config.data_dir)
+    study = open_study(config)
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    if config.mode is Mode.ABLATION:
+        waiting = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
+        if waiting:
+            study.optimize(objective(config, data, train_fn), n_trials=waiting, gc_after_trial=True)
+        return
+    callback = optuna.study.MaxTrialsCallback(config.trials, states=finished)
+    if len(study.get_trials(deepcopy=False, states=finished)) < config.trials:
+        study.optimize(objective(config, data, train_fn), callbacks=[callback], gc_after_trial=True)
