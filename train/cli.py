@@ -19,7 +19,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = cliutil.ArgumentParser(
         prog=PROG, description="Train a Fashion-MNIST model (defaults: the tutorial CNN, "
         "15 epochs, batch 32, adam) and write artifacts/<name>/.")
+    _add_network(p.add_argument)
+    _add_training(p.add_argument)
     add = p.add_argument
+    add("--data", metavar="DIR", default=None,
+        help=f"folder with the four IDX files (default: ${ENV_VAR}, then the Debian package "
+        "dataset-fashion-mnist, then ~/.keras/datasets/fashion-mnist)")
+    add("--out", metavar="DIR", default="artifacts",
+        help="parent folder of run folders (default: %(default)s)")
+    add("--name", default=None,
+        help="run folder name under --out (default: the model kind, e.g. seed-cnn)")
+    add("--progress", choices=("auto", "bar", "epoch", "none"), default="auto",
+        help="Keras progress output: a live bar, one line per epoch, or none "
+        "(default: auto = bar on a terminal, else epoch)")
+    return p
+
+
+def _add_network(add) -> None:
+    """Options that shape the network."""
     add("--model", type=cliutil.enum_choice(ModelKind), default=ModelKind.SEED_CNN,
         metavar=cliutil.enum_metavar(ModelKind),
         help="network: seed-cnn = the tutorial CNN (conv → pool → dense), ann = feed-forward "
@@ -40,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--dense-units", type=cliutil.int_list, default=None, metavar="N[,N...]",
         help="neurons in each hidden dense layer, comma-separated (default: 100 for seed-cnn, "
         "256,128 for ann, 64 for edge-cnn)")
+
+
+def _add_training(add) -> None:
+    """Options of the training recipe."""
     _choice(add, "--optimizer", Optimizer, Optimizer.ADAM,
             "weight-update rule: sgd = plain gradient steps, adam/rmsprop adapt the step per weight")
     add("--learning-rate", type=cliutil.positive_float, default=None,
@@ -63,17 +84,6 @@ def build_parser() -> argparse.ArgumentParser:
     add("--early-stopping-patience", type=cliutil.non_negative_int, default=0, metavar="EPOCHS",
         help="stop after this many epochs without a better validation loss and keep the best "
         "weights; 0 = off, as in the tutorial (default: 0)")
-    add("--data", metavar="DIR", default=None,
-        help=f"folder with the four IDX files (default: ${ENV_VAR}, then the Debian package "
-        "dataset-fashion-mnist, then ~/.keras/datasets/fashion-mnist)")
-    add("--out", metavar="DIR", default="artifacts",
-        help="parent folder of run folders (default: %(default)s)")
-    add("--name", default=None,
-        help="run folder name under --out (default: the model kind, e.g. seed-cnn)")
-    add("--progress", choices=("auto", "bar", "epoch", "none"), default="auto",
-        help="Keras progress output: a live bar, one line per epoch, or none "
-        "(default: auto = bar on a terminal, else epoch)")
-    return p
 
 
 def _choice(add, flag: str, enum: type, default, text: str) -> None:
