@@ -11,13 +11,14 @@ PYTEST_ARGS ?=
 
 RUN := artifacts/seed-cnn
 
-.PHONY: run test setup venv data qemu train runs export bench pi-check doctor-models overhead layers clean help
+.PHONY: run test setup venv data qemu train runs export bench pi-check sweep doctor-models overhead layers clean help
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)),"
 	@echo "             export artifacts/seed-cnn to every TFLite/ONNX format, print results"
 	@echo "make test  - set up, train+export the tutorial CNN if missing, quick benchmark gate, test suite"
 	@echo "make bench - the full benchmark of $(RUN)/export into reports/"
+	@echo "make sweep - the hyperparameter ablation (fmnist-sweep, $(SWEEP_EPOCHS) epochs per trial) into reports/sweep.*"
 	@echo "make pi-check - $(RUN)/export on an emulated Raspberry Pi 4 and 5 (qemu, arm64 wheels) into reports/pi.md"
 
 setup: venv data
@@ -96,6 +97,11 @@ overhead: venv
 layers: $(RUN)/model.keras
 	$(PY) -m fmnist_edge.benchmarks.layers $(RUN) --amx deny
 	$(PY) -m fmnist_edge.benchmarks.layers $(RUN) --amx allow
+
+# One hyperparameter at a time from the tutorial's configuration (resumable; reports/sweep.*).
+SWEEP_EPOCHS ?= 3
+sweep: setup
+	$(VENV)/bin/fmnist-sweep --mode ablation --epochs $(SWEEP_EPOCHS) --out reports --update-readme README.md
 
 # The runtime on an emulated Raspberry Pi 4 and 5: Debian arm64, its Python, the real aarch64 wheels.
 pi-check: $(RUN)/export/manifest.json qemu

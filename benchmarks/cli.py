@@ -17,8 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = cliutil.ArgumentParser(prog=PROG, description="Benchmark every model of an export folder: "
                                "accuracy, latency, throughput, cold start, size, against the float model.")
     add = p.add_argument
-    add("export_dir", nargs="?", default="artifacts/seed-cnn/export", metavar="EXPORT_DIR",
-        help="folder with manifest.json (default: %(default)s)")
+    add("export_dirs", nargs="*", default=["artifacts/seed-cnn/export"], metavar="EXPORT_DIR",
+        help="folders with manifest.json; several runs are measured side by side in the same "
+        "interleaved rounds, the first being the primary (default: artifacts/seed-cnn/export)")
     add("--quick", action="store_true", help="fewer rounds and calls: a CI-sized run of about a minute")
     add("--threads", type=cliutil.int_list, default=(1, 2), metavar="N[,N...]",
         help="engine thread counts to measure (default: 1,2)")
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         from .run import BenchConfig, run_benchmark
 
         baseline = load_baseline(args.gate) if args.gate else None  # bad baseline: fail before measuring
-        config = BenchConfig(Path(args.export_dir), tuple(args.threads), max(args.batch), args.quick,
+        config = BenchConfig(tuple(Path(d) for d in args.export_dirs), tuple(args.threads), max(args.batch), args.quick,
                              not args.no_keras, args.data, args.amx)
         report = run_benchmark(config)
         written = write_reports(report, Path(args.out))

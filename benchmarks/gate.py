@@ -35,9 +35,10 @@ def load_baseline(path: str | Path) -> dict:
 
 
 def _find(report: dict, spec: dict, threads) -> dict | None:
+    run = spec.get("run") or (report.get("runs") or [None])[0]  # default: the primary run
     for r in report["records"]:
         if r["format"] == spec["format"] and r["quantization"] == spec["quantization"] and \
-                (r["threads"] == threads or r["format"] == "keras"):
+                (r["threads"] == threads or r["format"] == "keras") and r.get("run") in (run, None):
             return r
     return None
 
@@ -45,11 +46,11 @@ def _find(report: dict, spec: dict, threads) -> dict | None:
 def accuracy_checks(report: dict, baseline: dict) -> list[dict]:
     """Drop ≤ budget and agreement ≥ floor, per model (the first thread count; accuracy is the same)."""
     rows, first = [], report["environment"]["threads"][0]
-    budgets, floors = baseline["accuracy"].get("max_drop_points", {}), baseline["accuracy"].get("min_agreement", {})
     for r in report["records"]:
         if r["threads"] != first or "accuracy" not in r:
             continue
-        name = f"{r['format']} {r['quantization']}"
+        budgets, floors = _limits(baseline["accuracy"], r.get("run"))
+        name = f"{r['label'] + ' ' if r.get('label') else ''}{r['format']} {r['quantization']}"
         if r["quantization"] in budgets:
             rows.append({"check": f"{name}: accuracy drop (points)", "value": r["drop_points"],
                          "limit": f"≤ {budgets[r['quantization']]}",
@@ -59,6 +60,13 @@ def accuracy_checks(report: dict, baseline: dict) -> list[dict]:
                          "limit": f"≥ {floors[r['quantization']]}",
                          "ok": r["agreement"] >= floors[r["quantization"]]})
     return rows
+
+
+def _limits(accuracy: dict, run: str | None) -> tuple[dict, dict]:
+    """Drop budgets and agreement floors, with ``accuracy.runs.<run>`` overriding the defaults."""
+    own = accuracy.get("runs", {}).get(run, {})
+    return ({**accuracy.get("max_drop_points", {}), **own.get("max_drop_points", {})},
+            {**accuracy.get("min_agreement", {}), **own.get("min_agreement", {})})
 
 
 def ratio_checks(report: dict, baseline: dict) -> list[dict]:

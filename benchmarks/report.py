@@ -11,9 +11,10 @@ from .timing import dumps
 
 
 def _name(r: dict) -> str:
+    prefix = f"{r['label']} " if r.get("label") else ""  # set when several runs sit side by side
     if r["format"] == "keras":
-        return "Keras model.predict" if r["quantization"] == "predict" else "Keras compiled call"
-    return f"{r['format']} {'float32' if r['quantization'] == 'none' else r['quantization']}"
+        return prefix + ("Keras model.predict" if r["quantization"] == "predict" else "Keras compiled call")
+    return f"{prefix}{r['format']} {'float32' if r['quantization'] == 'none' else r['quantization']}"
 
 
 def _f(value, fmt: str, suffix: str = "") -> str:
@@ -67,8 +68,10 @@ def markdown(report: dict) -> str:
     env = report["environment"]
     lines = [
         "# fmnist-edge benchmark", "",
-        f"{'Quick' if report['quick'] else 'Full'} run of `{report['export_dir']}`, {report['created']}. "
-        f"Accuracy over the 10,000 test images; drop and agreement against the {report['reference']}; "
+        f"{'Quick' if report['quick'] else 'Full'} run of "
+        f"{', '.join(f'`{d}`' for d in report.get('export_dirs', [report['export_dir']]))}, "
+        f"{report['created']}. Accuracy over the 10,000 test images; drop and agreement against "
+        f"each run's {report['reference']}; "
         f"batch-1 latency from {report['plan']['rounds']} interleaved rounds; speed-ups are ratios "
         "measured in this run.", "",
         headline(report), "", "## Latency", "", latency_table(report), "",

@@ -28,13 +28,18 @@ SCHEMA = 1
 class BenchConfig:
     """What to measure; ``quick`` trades precision for a CI-sized run (about a minute)."""
 
-    export_dir: Path
+    export_dirs: tuple[Path, ...]  # the first is the primary run (Keras latency baseline, gate)
     threads: tuple[int, ...] = (1, 2)
     batch: int = 256  # throughput batch; batch-1 latency is always measured
     quick: bool = False
     keras: bool = True
     data_dir: str | None = None
     amx: str | None = None  # deny/allow Intel AMX (None: $FMNIST_AMX, else deny); see runtime.amx
+
+    @property
+    def export_dir(self) -> Path:
+        """The primary export folder."""
+        return self.export_dirs[0]
 
     @property
     def plan(self) -> dict:
@@ -44,22 +49,37 @@ class BenchConfig:
         return {"rounds": 7, "calls": 2000, "repeats": 20, "cold_runs": 3}
 
 
+def run_name(export_dir: Path) -> str:
+    """A run's name: the run folder holding ``export/`` (artifacts/edge-cnn/export → edge-cnn)."""
+    export_dir = Path(export_dir)
+    return export_dir.resolve().parent.name if export_dir.name == "export" else export_dir.name
+
+
 def _entries(config: BenchConfig) -> tuple[dict, dict, list[str]]:
-    """The manifest, each runnable entry's loaded Classifier by file, and why others were skipped."""
-    manifest = mf.read_manifest(config.export_dir)
-    if manifest is None:
-        raise FmnistError(f"{config.export_dir}: no {mf.MANIFEST}; run fmnist-export first")
-    runnable, skipped = {}, []
-    for entry in manifest["artifacts"]:
-        if not format_runnable(entry["format"]):
-            skipped.append(f"{entry['file']}: no backend for {entry['format']} installed")
-            continue
-        # a missing file or a checksum mismatch is a one-line error here, before anything is timed
-        runnable[entry["file"]] = (entry, Classifier.load(config.export_dir / entry["file"]))
+    """Manifests by run, each runnable entry's loaded Classifier by key, and what was skipped.
+
+    Entries get ``run``, ``export_dir`` and ``key`` (run/file) so several runs can sit side by side.
+    """
+    manifests, runnable, skipped = {}, {}, []
+    for export_dir in config.export_dirs:
+        manifest = mf.read_manifest(export_dir)
+        if manifest is None:
+            raise FmnistError(f"{export_dir}: no {mf.MANIFEST}; run fmnist-export first")
+        run = run_name(export_dir)
+        if run in manifests:
+            raise FmnistError(f"{export_dir}: a second export of run {run!r}; pass each run once")
+        manifests[run] = (Path(export_dir), manifest)
+        for entry in manifest["artifacts"]:
+            if not format_runnable(entry["format"]):
+                skipped.append(f"{run}/{entry['file']}: no backend for {entry['format']} installed")
+                continue
+            entry = {**entry, "run": run, "export_dir": Path(export_dir), "key": f"{run}/{entry['file']}"}
+            # a missing file or a checksum mismatch is a one-line error here, before anything is timed
+            runnable[entry["key"]] = (entry, Classifier.load(Path(export_dir) / entry["file"]))
     if not runnable:
-        raise FmnistError(f"{config.export_dir}: no model here can run on this machine "
-                          f"({'; '.join(skipped)})")
-    return manifest, runnable, skipped
+        raise FmnistError(f"{', '.join(map(str, config.export_dirs))}: no model here can run on this "
+                          f"machine ({'; '.join(skipped)})")
+    return manifests, runnable, skipped
 
 
 def _progress(total: int):
@@ -73,14 +93,20 @@ def _progress(total: int):
 def run_benchmark(config: BenchConfig) -> dict:
     """Measure accuracy, latency, throughput, cold start and size of every model; return the report."""
     amx_policy.apply_policy(config.amx)  # before any engine (TensorFlow included) can ask for AMX
-    manifest, loaded, skipped = _entries(config)
+    manifests, loaded, skipped = _entries(config)
     entries = [entry for entry, _ in loaded.values()]
     data = load_fashion_mnist(config.data_dir)
-    keras_model, keras_note = (keras_baseline.load_keras(config.export_dir, manifest)
-                               if config.keras else (None, "Keras baseline not requested"))
-    predictions = {f: np.argmax(clf.predict(data.x_test), axis=1) for f, (_, clf) in loaded.items()}
-    reference, reference_name = _reference(keras_model, entries, predictions, data.x_test)
-    accuracy = {f: compare(p, data.y_test, reference) for f, p in predictions.items()}
+    predictions = {k: np.argmax(clf.predict(data.x_test), axis=1) for k, (_, clf) in loaded.items()}
+    keras, references = {}, {}
+    for run, (export_dir, manifest) in manifests.items():
+        keras[run] = (keras_baseline.load_keras(export_dir, manifest) if config.keras
+                      else (None, "Keras baseline not requested"))
+        mine = [e for e in entries if e["run"] == run]
+        references[run] = _reference(keras[run][0], mine, predictions, data.x_test)
+    accuracy = {k: compare(p, data.y_test, references[loaded[k][0]["run"]][0])
+                for k, p in predictions.items()}
+    primary = run_name(config.export_dir)
+    keras_model, keras_note = keras[primary]
     plan = config.plan
     steps = len(config.threads) * (len(entries) + 2) * plan["rounds"] * 2 + len(entries) * len(config.threads)
     records = []
@@ -89,10 +115,13 @@ def run_benchmark(config: BenchConfig) -> dict:
             with_keras = keras_model if i == 0 else None  # TF runs at its own thread count, once
             records += _measure_threads(config, entries, threads, with_keras, data.x_test, accuracy, bar)
     _add_ratios(records)
+    _label(records, primary, len(manifests) > 1)
     return {"schema": SCHEMA,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "export_dir": str(config.export_dir), "quick": config.quick, "plan": plan,
-            "batch": config.batch, "reference": reference_name, "keras": keras_note,
+            "export_dir": str(config.export_dir), "runs": list(manifests),
+            "export_dirs": [str(d) for d in config.export_dirs], "quick": config.quick, "plan": plan,
+            "batch": config.batch, "reference": references[primary][1],
+            "references": {run: name for run, (_, name) in references.items()}, "keras": keras_note,
             "skipped": skipped, "environment": environment(list(config.threads)),
             "records": records}
 
@@ -102,7 +131,7 @@ def _reference(keras_model, entries: list[dict], predictions: dict, images: np.n
     if keras_model is not None:
         return keras_baseline.keras_predictions(keras_model, images), "keras float32 model"
     floats = [e for e in entries if e["quantization"] == "none"] or entries
-    return predictions[floats[0]["file"]], f"{floats[0]['file']} (no TensorFlow here)"
+    return predictions[floats[0]["key"]], f"{floats[0]['file']} (no TensorFlow here)"
 
 
 def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, keras_model,
@@ -110,8 +139,8 @@ def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, ker
     plan = config.plan
     candidates, meta = [], {}
     for entry in entries:
-        clf = Classifier.load(config.export_dir / entry["file"], threads=threads)
-        key = f"{entry['file']}@{threads}"
+        clf = Classifier.load(entry["export_dir"] / entry["file"], threads=threads)
+        key = f"{entry['key']}@{threads}"
         candidates.append(timing.Candidate(key, clf.predict, clf.predict))
         meta[key] = (entry, clf)
     if keras_model is not None:
@@ -121,7 +150,9 @@ def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, ker
     throughput = timing.time_throughput(candidates, batch, plan["rounds"], plan["repeats"], bar)
     records = []
     for c in candidates:
-        record = {"model": c.key.split("@")[0], "threads": threads if "@" in c.key else None,
+        entry = meta[c.key][0] if c.key in meta else None
+        record = {"model": entry["file"] if entry else c.key, "run": entry["run"] if entry else None,
+                  "threads": threads if entry else None,
                   "latency_us": latency_stats(latency[c.key]), "histogram": histogram(latency[c.key]),
                   "throughput_ips": throughput[c.key], "throughput_batch": len(batch)}
         if c.key in meta:
@@ -133,14 +164,14 @@ def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, ker
 
 
 def _artifact_fields(config, entry, clf, threads, accuracy, plan, bar) -> dict:
-    cold = timing.cold_start([str(config.export_dir), entry["format"], entry["quantization"],
+    cold = timing.cold_start([str(entry["export_dir"]), entry["format"], entry["quantization"],
                               str(threads)], runs=plan["cold_runs"],
                              env={amx_policy.ENV: amx_policy.status().policy})
     if bar:
         bar.update(1)
     return {"format": entry["format"], "quantization": entry["quantization"],
             "backend": clf.backend, "delegate": clf.runner.delegate,
-            "size_bytes": entry["size_bytes"], "cold_start": cold, **accuracy[entry["file"]]}
+            "size_bytes": entry["size_bytes"], "cold_start": cold, **accuracy[entry["key"]]}
 
 
 def _keras_fields(key: str, model, plan: dict) -> dict:
@@ -156,13 +187,21 @@ def _keras_fields(key: str, model, plan: dict) -> dict:
 def _add_ratios(records: list[dict]) -> None:
     """Speed-up, throughput gain and size ratio against the float32 model of the same format and
     thread count, and speed-up against the compiled Keras call (measured in this same run)."""
-    by_key = {(r["format"], r["quantization"], r["threads"]): r for r in records}
-    keras_call = by_key.get(("keras", "call", None))
+    by_key = {(r["run"], r["format"], r["quantization"], r["threads"]): r for r in records}
+    keras_call = next((r for r in records if r["format"] == "keras" and r["quantization"] == "call"), None)
     for r in records:
-        base = by_key.get((r["format"], "none", r["threads"]))
+        base = by_key.get((r["run"], r["format"], "none", r["threads"]))
         if base and r["format"] != "keras":
             r["speedup_vs_float"] = base["latency_us"]["p50"] / r["latency_us"]["p50"]
             r["throughput_vs_float"] = r["throughput_ips"] / base["throughput_ips"]
             r["size_vs_float"] = r["size_bytes"] / base["size_bytes"]
         if keras_call and r["format"] != "keras":
             r["speedup_vs_keras_call"] = keras_call["latency_us"]["p50"] / r["latency_us"]["p50"]
+
+
+def _label(records: list[dict], primary: str, several: bool) -> None:
+    """Give Keras records the primary run, and (with several runs) prefix names with the run."""
+    for r in records:
+        r["run"] = r["run"] or primary
+        if several:
+            r["label"] = r["run"]

@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", type=cliutil.non_negative_int, default=0, help="training and sampler seed (default: 0)")
     add("--out", default="reports", metavar="DIR", help="report folder (default: %(default)s)")
     add("--data", metavar="DIR", default=None, help="Fashion-MNIST folder (default: the usual lookup)")
+    add("--update-readme", metavar="FILE", default=None,
+        help="also write the report's paragraphs into FILE between <!-- sweep:begin/end --> markers")
     add("--worker-config", metavar="FILE", default=None,
         help="internal: run as a worker of a sweep described in FILE")
     return p
@@ -127,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         config = config_from_args(args)
         report = run_sweep(config, Path(args.out))
+        if args.update_readme:
+            from fmnist_edge.runtime.atomic import replace_block
+
+            from .sweep_report import readme_block
+
+            replace_block(args.update_readme, "sweep", readme_block(report))
         print(f"{PROG}: {len(report['trials'])} finished trials in study {config.study_name} "
               f"({config.storage}); wrote {', '.join(report['files'][:2])} and "
               f"{len(report['files']) - 2} plot(s)")

@@ -111,6 +111,16 @@ def markdown(report: dict, plots: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def readme_block(report: dict) -> str:
+    """The per-hyperparameter paragraphs (ablation) or the best trials (search), for README.md."""
+    head = (f"From `fmnist-sweep --mode {report['mode']} --model {report['model']} --epochs "
+            f"{report['epochs']}` ({len(report['trials'])} trials, {report['created']}), scored on "
+            f"{report['scored_on']}; tables and plots: `reports/sweep.md`.")
+    if report["mode"] == "ablation":
+        return "\n\n".join([head] + [explain(n, c) for n, c in report["hyperparameters"].items()])
+    return head + "\n\n" + "\n".join(markdown(report, {}).splitlines()[4:])
+
+
 def _flags(overrides: dict) -> str:
     return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in overrides.items()) or "(base)"
 

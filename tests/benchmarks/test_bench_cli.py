@@ -71,3 +71,29 @@ def test_bad_inputs(export_dir, tmp_path, capsys):
             cli.main([str(export_dir), *argv])
         assert info.value.code == 2
         assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_two_runs_side_by_side_with_a_cross_run_gate(export_dir, tmp_path, capsys):
+    runs = []
+    for name in ("seed-cnn", "edge-cnn"):
+        shutil.copytree(export_dir, tmp_path / name / "export")
+        runs.append(str(tmp_path / name / "export"))
+    baseline = tmp_path / "cross.json"
+    baseline.write_text(json.dumps({"accuracy": {"max_drop_points": {"int8": 5},
+                                                 "runs": {"edge-cnn": {"max_drop_points": {"int8": -1}}}},
+                                    "ratios": [{"name": "edge int8 vs tutorial int8",
+                                                "faster": {"run": "edge-cnn", "format": "tflite", "quantization": "int8"},
+                                                "slower": {"run": "seed-cnn", "format": "tflite", "quantization": "int8"},
+                                                "metric": "latency_p50", "min": 0.01}]}))
+    out = tmp_path / "reports"
+    assert cli.main([*runs, *FAST, "--out", str(out), "--gate", str(baseline)]) == 1
+    report = json.loads((out / "benchmark.json").read_text())
+    assert report["runs"] == ["seed-cnn", "edge-cnn"]
+    assert {(r["run"], r["model"]) for r in report["records"]} == {
+        (run, m) for run in ("seed-cnn", "edge-cnn") for m in ("model_int8.tflite", "model_float32.onnx")}
+    assert "| edge-cnn tflite int8 |" in (out / "benchmark.md").read_text()
+    captured = capsys.readouterr()
+    # only the edge run's own, impossible budget fails; the cross-run ratio was measured and passed
+    assert "edge-cnn tflite int8: accuracy drop" in captured.out and "1 of 3 checks regressed" in captured.err
+    assert cli.main([runs[0], runs[0], *FAST, "--out", str(out)]) == 2
+    _one_line(capsys, "a second export of run 'seed-cnn'")
