@@ -10,12 +10,13 @@ SEEDS ?= 0 1 2
 PYTEST_ARGS ?=
 
 RUN := artifacts/seed-cnn
+EDGE := artifacts/edge-cnn
 
 .PHONY: run test setup venv data qemu train runs export bench pi-check sweep doctor-models overhead layers clean help
 
 help:
-	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)),"
-	@echo "             export artifacts/seed-cnn to every TFLite/ONNX format, print results"
+	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)) and"
+	@echo "             the edge CNN, export both CNNs to every TFLite/ONNX format, benchmark them side by side"
 	@echo "make test  - set up, train+export the tutorial CNN if missing, quick benchmark gate, test suite"
 	@echo "make bench - the full benchmark of $(RUN)/export into reports/"
 	@echo "make sweep - the hyperparameter ablation (fmnist-sweep, $(SWEEP_EPOCHS) epochs per trial) into reports/sweep.*"
@@ -65,12 +66,14 @@ train: setup
 	  name=ann; [ "$$s" = 0 ] || name=ann-seed$$s; \
 	  $(VENV)/bin/fmnist-train --model ann --seed $$s --name $$name; \
 	done
+	$(VENV)/bin/fmnist-train --model edge-cnn --seed 0 --name edge-cnn
 
 runs: venv
 	$(VENV)/bin/fmnist-runs artifacts --update-readme README.md
 
 export: venv
 	$(VENV)/bin/fmnist-export $(RUN) --quantize all --update-readme README.md
+	@if [ -f $(EDGE)/model.keras ]; then $(VENV)/bin/fmnist-export $(EDGE) --quantize all; fi
 
 # make test needs a real exported model: train and export it once (a no-op when present).
 $(RUN)/model.keras: | venv data
@@ -79,8 +82,11 @@ $(RUN)/model.keras: | venv data
 $(RUN)/export/manifest.json: $(RUN)/model.keras
 	$(VENV)/bin/fmnist-export $(RUN) --quantize all --progress off
 
+# The tutorial CNN, and the edge CNN beside it when it has been trained and exported (make run).
 bench: $(RUN)/export/manifest.json
-	$(VENV)/bin/fmnist-bench $(RUN)/export --out reports --gate benchmarks/baseline.json --update-readme README.md
+	@dirs="$(RUN)/export"; if [ -f $(EDGE)/export/manifest.json ]; then dirs="$$dirs $(EDGE)/export"; fi; \
+	echo "$(VENV)/bin/fmnist-bench $$dirs --out reports --gate benchmarks/baseline.json --update-readme README.md"; \
+	$(VENV)/bin/fmnist-bench $$dirs --out reports --gate benchmarks/baseline.json --update-readme README.md
 	@echo "report: reports/benchmark.md (+ benchmark.json, PNG plots)"
 
 run: train runs export bench

@@ -56,7 +56,7 @@ def _add_network(add) -> None:
             "how initial weights are drawn; he_* keeps ReLU activations well scaled")
     add("--dense-units", type=cliutil.int_list, default=None, metavar="N[,N...]",
         help="neurons in each hidden dense layer, comma-separated (default: 100 for seed-cnn, "
-        "256,128 for ann, 64 for edge-cnn)")
+        "256,128 for ann, 128 for edge-cnn)")
 
 
 def _add_training(add) -> None:
@@ -73,8 +73,8 @@ def _add_training(add) -> None:
     add("--batch-size", type=cliutil.positive_int, default=None,
         help="images per gradient step; smaller = noisier, more updates (default: 32, edge-cnn 128)")
     add("--augment", action=argparse.BooleanOptionalAction, default=None,
-        help="train on randomly shifted (±2 px) and horizontally flipped images; validation and "
-        "test images stay as they are (default: on for edge-cnn, off otherwise)")
+        help="train on randomly shifted (±1 px) images; validation and test images stay as they "
+        "are (default: on for edge-cnn, off otherwise)")
     add("--schedule", type=cliutil.enum_choice(Schedule), default=None,
         metavar=cliutil.enum_metavar(Schedule),
         help="learning rate over time: constant, or cosine = one warm-up epoch, then a smooth "

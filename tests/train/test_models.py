@@ -69,10 +69,10 @@ def test_edge_cnn_halves_resolution_at_once_and_stays_small():
     assert [tuple(c.output.shape[1:3]) for c in convs] == [(14, 14), (14, 14), (7, 7)]
     assert all(not c.use_bias for c in convs)  # batch norm supplies the bias
     assert sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers) == 3
-    assert model.layers[-2].units == 64 and model.layers[-1].units == 10
-    # 14·14·16·9 + 14·14·32·144 + 7·7·64·288 + 576·64 + 64·10 multiply-accumulates
-    assert count_macs(model) == 28_224 + 903_168 + 903_168 + 36_864 + 640
-    assert model.count_params() < 65_000  # the tutorial CNN has 542,230
+    assert model.layers[-2].units == 128 and model.layers[-1].units == 10
+    # 14·14·16·9 + 14·14·32·144 + 7·7·64·288 + 576·128 + 128·10 multiply-accumulates
+    assert count_macs(model) == 28_224 + 903_168 + 903_168 + 73_728 + 1_280
+    assert model.count_params() < 100_000  # the tutorial CNN has 542,230
 
 
 def test_edge_cnn_recipe_and_overrides():
@@ -96,7 +96,7 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
     assert learning_rate(TrainConfig(), 10) == 0.001  # the tutorial: constant
 
 
-def test_augmentation_shifts_and_flips_training_images_only():
+def test_augmentation_shifts_training_images():
     from fmnist_edge.train.fit import augmented
 
     x = np.zeros((64, 28, 28, 1), np.float32)
@@ -106,6 +106,6 @@ def test_augmentation_shifts_and_flips_training_images_only():
     images = np.concatenate([np.asarray(b[0]) for b in batches])
     labels = np.concatenate([np.asarray(b[1]) for b in batches])
     assert images.shape == x.shape and sorted(labels.argmax(1)) == sorted(y.argmax(1))
-    right_half = images[:, :, 14:].sum(axis=(1, 2, 3))
-    assert (right_half > 0).any() and (right_half == 0).any()  # some flipped, some not
-    assert not all(np.array_equal(a, x[0]) for a in images)
+    assert not all(np.array_equal(a, x[0]) for a in images)  # shifted
+    assert images[:, :, 14:].sum() == 0  # by a pixel at most: nothing reaches the right half
+    assert np.allclose(images.sum(axis=(1, 2, 3)), x[0].sum(), atol=8.5)  # the bar stays (a row may leave)
