@@ -40,6 +40,21 @@ def headline(report: dict) -> str:
     return "\n".join(rows)
 
 
+def runs_table(report: dict) -> str:
+    """With several runs: each run's float accuracy and its int8 TFLite model, side by side."""
+    first = report["environment"]["threads"][0]
+    rows = ["| run | float accuracy % | int8 TFLite KB | int8 accuracy % | int8 drop pt | "
+            "int8 b1 p50 µs | int8 img/s |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for run in report.get("runs", []):
+        r = next((r for r in report["records"] if r.get("run") == run and r["format"] == "tflite"
+                  and r["quantization"] == "int8" and r["threads"] == first), None)
+        if r is not None:
+            rows.append(f"| {run} | {r['reference_accuracy'] * 100:.2f} | {r['size_bytes'] / 1024:.0f} "
+                        f"| {r['accuracy'] * 100:.2f} | {r['drop_points']:+.2f} | {r['latency_us']['p50']:.1f} "
+                        f"| {r['throughput_ips']:,.0f} |")
+    return "\n".join(rows)
+
+
 def latency_table(report: dict) -> str:
     """Batch-1 latency distribution per model and thread count."""
     rows = ["| model | threads | p50 µs | p90 µs | p99 µs | mean ± std µs | round-median spread | "
@@ -74,7 +89,9 @@ def markdown(report: dict) -> str:
         f"each run's {report['reference']}; "
         f"batch-1 latency from {report['plan']['rounds']} interleaved rounds; speed-ups are ratios "
         "measured in this run.", "",
-        headline(report), "", "## Latency", "", latency_table(report), "",
+        headline(report), "", *(["## Runs side by side (int8 TFLite)", "", runs_table(report), ""]
+                                 if len(report.get("runs", [])) > 1 else []),
+        "## Latency", "", latency_table(report), "",
         "## Per-class accuracy change (points)", "", per_class_table(report), "",
         "## Machine", "",
         f"- CPU: {env['cpu']} ({env['cores']} cores); features: {' '.join(env['cpu_features']) or 'none'}",
@@ -99,7 +116,8 @@ def _amx(env: dict) -> str:
 def readme_block(report: dict) -> str:
     """The headline table with the machine it ran on, for README.md."""
     env = report["environment"]
-    return (headline(report) + f"\n\n{'Quick' if report['quick'] else 'Full'} run, {report['created']}, "
+    runs = f"\n\n{runs_table(report)}" if len(report.get("runs", [])) > 1 else ""
+    return (headline(report) + runs + f"\n\n{'Quick' if report['quick'] else 'Full'} run, {report['created']}, "
             f"threads {env['threads'][0]} (table) of {', '.join(map(str, env['threads']))}; "
             f"{env['cpu']}, {env['cores']} cores, {env['os']}; AMX: {_amx(env)}. "
             "Full report: `reports/benchmark.md`.")

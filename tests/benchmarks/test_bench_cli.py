@@ -91,7 +91,8 @@ def test_two_runs_side_by_side_with_a_cross_run_gate(export_dir, tmp_path, capsy
     assert report["runs"] == ["seed-cnn", "edge-cnn"]
     assert {(r["run"], r["model"]) for r in report["records"]} == {
         (run, m) for run in ("seed-cnn", "edge-cnn") for m in ("model_int8.tflite", "model_float32.onnx")}
-    assert "| edge-cnn tflite int8 |" in (out / "benchmark.md").read_text()
+    markdown = (out / "benchmark.md").read_text()
+    assert "| edge-cnn tflite int8 |" in markdown and "## Runs side by side (int8 TFLite)" in markdown
     captured = capsys.readouterr()
     # only the edge run's own, impossible budget fails; the cross-run ratio was measured and passed
     assert "edge-cnn tflite int8: accuracy drop" in captured.out and "1 of 3 checks regressed" in captured.err
