@@ -5,6 +5,7 @@ The explanation of each hyperparameter is a template; every number in it comes f
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 from fmnist_edge.runtime import atomic
 
 from . import sweep_space
-from .sweep_study import Mode, SweepConfig, _value_of
+from .sweep_study import Mode, SweepConfig, value_of
 
 
 def trial_rows(study) -> list[dict]:
@@ -37,7 +38,7 @@ def build(config: SweepConfig, study) -> dict:
     report = {"created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "mode": config.mode.value, "model": config.model.value, "epochs": config.epochs,
               "study": config.study_name, "storage": config.storage, "workers": config.workers,
-              "budget": {k: v for k, v in vars(config.budget).items()}, "base": base.to_json(),
+              "budget": dataclasses.asdict(config.budget), "base": base.to_json(),
               "scored_on": "the fixed 5,000-image validation split (the test set is not used)",
               "trials": rows}
     if config.mode is Mode.ABLATION:
@@ -52,7 +53,7 @@ def _curve(name: str, rows: list[dict], base) -> dict:
     """Validation accuracy, time and size at each value of ``name`` (the baseline at its own)."""
     points = [r for r in rows if r.get("param") == name and r["state"] == "complete"]
     baseline = [r for r in rows if r.get("param") == "baseline" and r["state"] == "complete"]
-    tutorial = _value_of(base, name)
+    tutorial = value_of(base, name)
     points += [{**b, "value": tutorial} for b in baseline]
     order = sweep_space.SPACE[name].values if not sweep_space.SPACE[name].numeric else None
     points.sort(key=lambda r: order.index(r["value"]) if order and r["value"] in order else

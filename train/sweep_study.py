@@ -108,12 +108,13 @@ def ablation_plan(config: SweepConfig) -> list[dict]:
         h = config.space[name]
         values = sweep_space.epochs_values(config.epochs) if name == "epochs" and \
             h.values == sweep_space.SPACE["epochs"].values else h.values
-        current = _value_of(base, name)
+        current = value_of(base, name)
         plan += [{"param": name, "value": v, "overrides": {name: v}} for v in values if v != current]
     return plan
 
 
-def _value_of(config: TrainConfig, name: str):
+def value_of(config: TrainConfig, name: str):
+    """The plain value of hyperparameter ``name`` in ``config`` (Enums as strings, one dense size)."""
     value = getattr(config, name)
     if name == "dense_units":
         return value[0] if value else None
@@ -155,7 +156,13 @@ def objective(config: SweepConfig, data, train_fn: Callable = train_trial) -> Ca
                          if n in sweep_space.SEARCHED}
             trial.set_user_attr("overrides", overrides)
         trial.set_user_attr("worker_pid", os.getpid())  # shows which process ran it
-        trial_config = sweep_space.apply(base, overrides).resolved()
+        trial_config = sweep_space.apply(base, overrides)
+        try:
+            trial_config.validate()  # e.g. a pooling window the edge CNN's 3×3 maps cannot take
+        except FmnistError as exc:
+            trial.set_user_attr("invalid", str(exc))
+            raise optuna.TrialPruned(str(exc)) from None
+        trial_config = trial_config.resolved()
         cost = model_cost(trial_config)
         for key, value in cost.items():
             trial.set_user_attr(key, value)

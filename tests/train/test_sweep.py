@@ -99,3 +99,15 @@ def test_quick_real_ablation_with_two_workers(tmp_path):
         assert (out / f"sweep_{name}.png").is_file()
     text = (out / "sweep.md").read_text()
     assert "the tutorial's 3 gave" in text and "scored on the fixed 5,000-image validation split" in text
+
+
+def test_a_configuration_the_model_cannot_take_is_pruned_not_fatal(tmp_path):
+    from fmnist_edge.train.config import ModelKind
+
+    config = SweepConfig(model=ModelKind.EDGE_CNN, names=("pool_size",), epochs=1,
+                         storage=f"sqlite:///{tmp_path / 'sweep.db'}")
+    trainer = Interrupt()
+    report = sweep_cli.run_sweep(config, tmp_path / "out", trainer)
+    states = {t["overrides"].get("pool_size"): t["state"] for t in report["trials"]}
+    assert states == {None: "complete", 1: "complete", 3: "complete", 4: "pruned"}
+    assert "window must be 3 or less" in next(t["invalid"] for t in report["trials"] if "invalid" in t)
