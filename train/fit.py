@@ -50,7 +50,8 @@ def fit(config: TrainConfig, data: FashionMNIST, verbose: int | str = "auto", te
         callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True))
     start = time.perf_counter()
-    source = ({"x": augmented(x_tr, y_tr, config)} if config.augment else
+    source = ({"x": augmented(x_tr, y_tr, config), "shuffle": False}  # the pipeline shuffles
+              if config.augment else
               {"x": x_tr, "y": y_tr, "batch_size": config.batch_size})
     history = model.fit(**source, epochs=config.epochs, validation_data=(x_val, y_val),
                         callbacks=callbacks, verbose=verbose)
