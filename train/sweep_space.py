@@ -35,7 +35,9 @@ class Hyperparameter:
 
 
 SPACE = {h.name: h for h in (
-    Hyperparameter("filters", (8, 16, 32, 64, 128), 8, 128, True, True,
+    # filters and batch size are searched among powers of two: int8 kernels tile channels by 8/16
+    # (20/40/80 channels measured slower than 16/32/64), and batches of 72 teach nothing new
+    Hyperparameter("filters", (8, 16, 32, 64, 128), None, None, True, True,
                    "how many feature detectors (3×3 patterns such as edges and textures) the "
                    "convolution learns; each adds a channel to everything after it"),
     Hyperparameter("kernel_size", (3, 5, 7), does="the size of each detector's window in pixels; "
@@ -55,7 +57,7 @@ SPACE = {h.name: h for h in (
     Hyperparameter("learning_rate", (1e-4, 1e-3, 1e-2, 1e-1), 1e-4, 1e-1, True,
                    does="how far each update moves the weights: too small learns slowly, too large "
                    "overshoots and diverges"),
-    Hyperparameter("batch_size", (16, 32, 64, 128, 256, 512), 16, 512, True, True,
+    Hyperparameter("batch_size", (16, 32, 64, 128, 256, 512), None, None, True, True,
                    "images per update: small batches give many noisy steps per epoch, large ones "
                    "few smooth steps (and run faster per image)"),
     Hyperparameter("epochs", (1, 2, 3, 6), does="passes over the 55k training images; more passes "

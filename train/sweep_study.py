@@ -198,7 +198,7 @@ def _suggest(trial, h: sweep_space.Hyperparameter):
 
 
 def run_worker(config: SweepConfig, train_fn: Callable = train_trial) -> None:
-    """Work the study until the plan is done (ablation) or ``trials`` have finished (search)."""
+    """Work the study until the plan is done (ablation) or ``trials`` have trained (search)."""
     import optuna
 
     from fmnist_edge.runtime.dataset import load_fashion_mnist
@@ -206,12 +206,29 @@ def run_worker(config: SweepConfig, train_fn: Callable = train_trial) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     data = load_fashion_mnist(config.data_dir)
     study = open_study(config)
-    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     if config.mode is Mode.ABLATION:
         waiting = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
         if waiting:
             study.optimize(objective(config, data, train_fn), n_trials=waiting, gc_after_trial=True)
         return
-    callback = optuna.study.MaxTrialsCallback(config.trials, states=finished)
-    if len(study.get_trials(deepcopy=False, states=finished)) < config.trials:
-        study.optimize(objective(config, data, train_fn), callbacks=[callback], gc_after_trial=True)
+    if _trained(study) < config.trials:
+        study.optimize(objective(config, data, train_fn), callbacks=[_stop_after(config.trials)],
+                       gc_after_trial=True)
+
+
+def _trained(study) -> int:
+    """Finished trials that trained (over-budget configurations are skipped, not counted)."""
+    import optuna
+
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return sum("over_budget" not in t.user_attrs and "invalid" not in t.user_attrs
+               for t in study.get_trials(deepcopy=False, states=finished))
+
+
+def _stop_after(trials: int):
+    """Stop once ``trials`` trained, or after 50× as many attempts (a budget nothing meets)."""
+    def callback(study, _trial) -> None:
+        if _trained(study) >= trials or len(study.trials) >= 50 * trials:
+            study.stop()
+
+    return callback

@@ -111,3 +111,21 @@ def test_a_configuration_the_model_cannot_take_is_pruned_not_fatal(tmp_path):
     states = {t["overrides"].get("pool_size"): t["state"] for t in report["trials"]}
     assert states == {None: "complete", 1: "complete", 3: "complete", 4: "pruned"}
     assert "window must be 3 or less" in next(t["invalid"] for t in report["trials"] if "invalid" in t)
+
+
+def test_search_skips_configurations_over_budget_without_counting_them(tmp_path):
+    from fmnist_edge.train.config import ModelKind
+
+    config = sweep_cli.config_from_args(sweep_cli.build_parser().parse_args(
+        ["--mode", "search", "--model", "edge-cnn", "--params", "filters,dense_units", "--trials", "3",
+         "--max-params", "120000", "--storage", f"sqlite:///{tmp_path / 'sweep.db'}"]))
+    assert config.model is ModelKind.EDGE_CNN
+    trainer = Interrupt()
+    report = sweep_cli.run_sweep(config, tmp_path / "out", trainer)
+    trained = [t for t in report["trials"] if "over_budget" not in t]
+    skipped = [t for t in report["trials"] if "over_budget" in t]
+    assert len(trained) == len(trainer.calls) == 3
+    assert all(t["params"] <= 120_000 for t in trained)
+    assert all(t["params"] > 120_000 and "parameters > 120,000" in t["over_budget"] for t in skipped)
+    assert {t["overrides"]["filters"] for t in report["trials"]} <= {8, 16, 32, 64, 128}
+    assert "| trial | val accuracy % |" in (tmp_path / "out/sweep.md").read_text()
