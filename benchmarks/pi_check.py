@@ -35,16 +35,15 @@ class PiEnv:
 
     name: str
     requirement: str
-    extra_requirements: tuple[str, ...]  # what pip download adds beside the project wheel
     models: tuple[tuple[str, str, str], ...]  # (format, quantization, backend)
     predict_backend: str
 
 
-MAIN = PiEnv("main", "fmnist-edge[litert,onnx]", (), (("tflite", "int8", "litert"),
+MAIN = PiEnv("main", "fmnist-edge[litert,onnx]", (("tflite", "int8", "litert"),
              ("onnx", "int8", "onnxruntime")), "auto")
 # the classic Pi path: tflite-runtime 2.14 (its last release) needs NumPy < 2
-CLASSIC = PiEnv("classic", "fmnist-edge[tflite-runtime]", (),
-                (("tflite", "int8", "tflite-runtime"),), "tflite-runtime")
+CLASSIC = PiEnv("classic", "fmnist-edge[tflite-runtime]", (("tflite", "int8", "tflite-runtime"),),
+                "tflite-runtime")
 
 
 def default_cache() -> Path:
@@ -79,7 +78,8 @@ def run_pi_check(config: PiConfig) -> dict:
     reference = _x86_reference(export_dir, inputs)
     envs, skipped = _environments(config)
     tick = time.perf_counter()
-    sites = {env.name: _install(config, rootfs, qemu, work, env) for env in envs}
+    project = pi_wheels.project_wheel(work / "dist")  # built once, installed in every environment
+    sites = {env.name: _install(config, rootfs, qemu, work, env, project) for env in envs}
     setup_s["wheels_and_install"] = time.perf_counter() - tick
     records, predicts, doctors = [], [], {}
     for cpu in config.cpus:
@@ -144,7 +144,7 @@ def _labels(stdout: str) -> list[str]:
     return [json.loads(line)["label"] for line in stdout.splitlines() if line.startswith("{")]
 
 
-def _install(config: PiConfig, rootfs, qemu: str, work: Path, env: PiEnv) -> Path:
+def _install(config: PiConfig, rootfs, qemu: str, work: Path, env: PiEnv, project: Path) -> Path:
     """Resolve (or copy) the wheels for ``env`` and install them with the guest's pip."""
     wheelhouse = config.cache / f"wheels-{env.name}"
     if config.wheelhouse is not None:
@@ -154,7 +154,6 @@ def _install(config: PiConfig, rootfs, qemu: str, work: Path, env: PiEnv) -> Pat
     wheelhouse.mkdir(parents=True, exist_ok=True)
     for old in wheelhouse.glob("fmnist_edge-*.whl"):
         old.unlink()
-    project = pi_wheels.project_wheel(work / "dist")
     shutil.copy2(project, wheelhouse)
     if config.wheelhouse is None:
         extras = env.requirement[len("fmnist-edge"):]
