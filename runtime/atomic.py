@@ -89,6 +89,17 @@ def replace_block(path: str | os.PathLike, name: str, text: str) -> None:
 
     Used to keep generated tables in README.md; the rest of the file is left as it was.
     """
+    current, start, stop = _block(path, name)
+    write_text(path, current[: start + len(f"<!-- {name}:begin -->")] + "\n" + text + "\n" +
+               current[stop:])
+
+
+def check_block(path: str | os.PathLike, name: str) -> None:
+    """Raise FmnistError now if :func:`replace_block` could not update ``path`` later."""
+    _block(path, name)
+
+
+def _block(path: str | os.PathLike, name: str) -> tuple[str, int, int]:
     from .errors import FmnistError
 
     path = Path(path)
@@ -100,7 +111,7 @@ def replace_block(path: str | os.PathLike, name: str, text: str) -> None:
     start, stop = current.find(begin), current.find(end)
     if start < 0 or stop < start:
         raise FmnistError(f"{path}: no {begin} … {end} block to update")
-    write_text(path, current[: start + len(begin)] + "\n" + text + "\n" + current[stop:])
+    return current, start, stop
 
 
 def _umask() -> int:

@@ -44,7 +44,9 @@ def _add_network(add) -> None:
         "(default: seed-cnn)")
     add("--filters", type=cliutil.positive_int, default=None,
         help="CNN: number of feature detectors (filters) the conv layer learns; edge-cnn: of its "
-        "first block, the next two have 2× and 4× (default: 32 seed-cnn, 16 edge-cnn)")
+        "first block, the next two get 2× and 4× (default: 32 seed-cnn; edge-cnn: --block-filters)")
+    add("--block-filters", type=cliutil.int_list, default=None, metavar="N,N,N",
+        help="edge-cnn: filters of its three conv blocks, stem first (default: 24,32,64)")
     add("--kernel-size", type=cliutil.positive_int, default=3,
         help="CNN: height = width of each conv filter in pixels (default: %(default)s)")
     add("--pool-size", type=cliutil.positive_int, default=2,
@@ -69,12 +71,21 @@ def _add_training(add) -> None:
     add("--momentum", type=cliutil.unit_float, default=0.0,
         help="sgd only: fraction of the previous step carried into the next (default: %(default)s)")
     add("--epochs", type=cliutil.positive_int, default=None,
-        help="passes over the 55k training images (default: 15, edge-cnn 30)")
+        help="passes over the 55k training images (default: 15, edge-cnn 40)")
     add("--batch-size", type=cliutil.positive_int, default=None,
         help="images per gradient step; smaller = noisier, more updates (default: 32, edge-cnn 128)")
     add("--augment", action=argparse.BooleanOptionalAction, default=None,
         help="train on randomly shifted (±1 px) images; validation and test images stay as they "
         "are (default: on for edge-cnn, off otherwise)")
+    add("--erasing", action=argparse.BooleanOptionalAction, default=None,
+        help="blank one random rectangle (2–40 %% of the image) on half the training images "
+        "(random erasing; default: on for edge-cnn, off otherwise)")
+    add("--dropout", type=cliutil.unit_float, default=None,
+        help="fraction of each dense layer's inputs zeroed at random while training, so no "
+        "neuron can rely on one feature (default: 0; edge-cnn see README)")
+    add("--label-smoothing", type=cliutil.unit_float, default=None,
+        help="train towards 1 − s for the true class and s/10 for every class instead of 1/0, "
+        "which discourages over-confident outputs (default: 0)")
     add("--schedule", type=cliutil.enum_choice(Schedule), default=None,
         metavar=cliutil.enum_metavar(Schedule),
         help="learning rate over time: constant, or cosine = one warm-up epoch, then a smooth "
@@ -94,12 +105,14 @@ def _choice(add, flag: str, enum: type, default, text: str) -> None:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The TrainConfig the parsed options describe."""
     return TrainConfig(
-        model=args.model, filters=args.filters, kernel_size=args.kernel_size,
+        model=args.model, filters=args.filters, block_filters=args.block_filters,
+        kernel_size=args.kernel_size,
         pool_size=args.pool_size, activation=args.activation,
         kernel_initializer=args.kernel_initializer, dense_units=args.dense_units,
         optimizer=args.optimizer, learning_rate=args.learning_rate, momentum=args.momentum,
-        epochs=args.epochs, batch_size=args.batch_size, augment=args.augment,
-        schedule=args.schedule, seed=args.seed,
+        epochs=args.epochs, batch_size=args.batch_size, augment=args.augment, erasing=args.erasing,
+        schedule=args.schedule, dropout=args.dropout, label_smoothing=args.label_smoothing,
+        seed=args.seed,
         early_stopping_patience=args.early_stopping_patience)
 
 

@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--model", type=cliutil.enum_choice(ModelKind), default=ModelKind.SEED_CNN,
         metavar=cliutil.enum_metavar(ModelKind), help="network to sweep (default: seed-cnn)")
     add("--params", metavar="NAME[,NAME...]", default=None,
-        help=f"hyperparameters to vary (default: all: {', '.join(SPACE)})")
+        help=f"hyperparameters to vary, from: {', '.join(SPACE)} (default: all that apply to the "
+        "model except the regularizers dropout, label_smoothing and erasing; block_filters is "
+        "edge-cnn only and replaces filters there)")
     add("--set", action="append", default=[], metavar="NAME=V1,V2|NAME=LOW:HIGH",
         help="replace a hyperparameter's ablation values or search range; repeatable")
     add("--epochs", type=cliutil.positive_int, default=3,
@@ -61,7 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--out", default="reports", metavar="DIR", help="report folder (default: %(default)s)")
     add("--data", metavar="DIR", default=None, help="Fashion-MNIST folder (default: the usual lookup)")
     add("--update-readme", metavar="FILE", default=None,
-        help="also write the report's paragraphs into FILE between <!-- sweep:begin/end --> markers")
+        help="also write the report's paragraphs into FILE between <!-- NAME:begin/end --> markers")
+    add("--readme-block", metavar="NAME", default="sweep",
+        help="the marker name for --update-readme, so several sweeps can each keep a block "
+        "(default: %(default)s)")
     add("--worker-config", metavar="FILE", default=None,
         help="internal: run as a worker of a sweep described in FILE")
     return p
@@ -76,7 +81,7 @@ def config_from_args(args: argparse.Namespace):
     space = dict(sweep_space.SPACE)
     for setting in args.set:
         space = sweep_space.with_setting(space, setting)
-    return SweepConfig(Mode(args.mode), args.model, sweep_space.parse_names(args.params), space,
+    return SweepConfig(Mode(args.mode), args.model, sweep_space.parse_names(args.params, args.model), space,
                        args.epochs, args.trials, args.storage, args.study, args.workers,
                        Budget(args.max_params, args.max_macs, args.max_int8_kb), args.seed, args.data)
 
@@ -128,13 +133,17 @@ def main(argv: list[str] | None = None) -> int:
             run_worker(SweepConfig.from_json(json.loads(Path(args.worker_config).read_text())))
             return 0
         config = config_from_args(args)
+        if args.update_readme:  # before hours of training, not after
+            from fmnist_edge.runtime.atomic import check_block
+
+            check_block(args.update_readme, args.readme_block)
         report = run_sweep(config, Path(args.out))
         if args.update_readme:
             from fmnist_edge.runtime.atomic import replace_block
 
             from .sweep_report import readme_block
 
-            replace_block(args.update_readme, "sweep", readme_block(report))
+            replace_block(args.update_readme, args.readme_block, readme_block(report))
         print(f"{PROG}: {len(report['trials'])} finished trials in study {config.study_name} "
               f"({config.storage}); wrote {', '.join(report['files'][:2])} and "
               f"{len(report['files']) - 2} plot(s)")

@@ -13,6 +13,7 @@ from pathlib import Path
 from fmnist_edge.runtime import atomic
 
 from . import sweep_space
+from .config import ModelKind
 from .sweep_study import Mode, SweepConfig, value_of
 
 
@@ -59,8 +60,13 @@ def _curve(name: str, rows: list[dict], base) -> dict:
     points.sort(key=lambda r: order.index(r["value"]) if order and r["value"] in order else
                 (r["value"] if isinstance(r["value"], (int, float)) else 0))
     keep = ("value", "val_accuracy", "train_accuracy", "seconds", "params", "macs", "curve")
-    return {"tutorial_value": tutorial,
+    return {"tutorial_value": tutorial, "base_label": base_label(base),
             "points": [{k: p.get(k) for k in keep} for p in points]}
+
+
+def base_label(config) -> str:
+    """What the sweep's starting point is called: the tutorial's setting, or the edge recipe's."""
+    return "recipe" if config.model is ModelKind.EDGE_CNN else "tutorial"
 
 
 def explain(name: str, curve: dict) -> str:
@@ -76,7 +82,7 @@ def explain(name: str, curve: dict) -> str:
             f"{100 * worst['val_accuracy']:.2f} % ({name} = {worst['value']}) to "
             f"{100 * best['val_accuracy']:.2f} % ({name} = {best['value']})")
     if at:
-        text += f"; the tutorial's {curve['tutorial_value']} gave {100 * at['val_accuracy']:.2f} %"
+        text += f"; the {curve.get('base_label', 'tutorial')}'s {curve['tutorial_value']} gave {100 * at['val_accuracy']:.2f} %"
     fast, slow = min(points, key=lambda p: p["seconds"]), max(points, key=lambda p: p["seconds"])
     text += (f". Training took {fast['seconds']:.0f} s ({fast['value']}) to {slow['seconds']:.0f} s "
              f"({slow['value']})")
@@ -97,7 +103,8 @@ def markdown(report: dict, plots: dict) -> str:
             lines += [f"## {name}", "", explain(name, curve), "",
                       "| value | val accuracy % | train accuracy % | seconds | params | MACs |",
                       "|---|---:|---:|---:|---:|---:|"]
-            lines += [f"| {p['value']}{' (tutorial)' if p['value'] == curve['tutorial_value'] else ''} | "
+            mark = f" ({curve.get('base_label', 'tutorial')})"
+            lines += [f"| {p['value']}{mark if p['value'] == curve['tutorial_value'] else ''} | "
                       f"{100 * p['val_accuracy']:.2f} | {100 * (p['train_accuracy'] or 0):.2f} | "
                       f"{p['seconds']:.0f} | {p['params']:,} | {p['macs']:,} |" for p in curve["points"]]
             if name in plots:
@@ -123,7 +130,13 @@ def readme_block(report: dict) -> str:
 
 
 def _flags(overrides: dict) -> str:
-    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in overrides.items()) or "(base)"
+    """The overrides as fmnist-train options (24-32-64 → 24,32,64; erasing on → --erasing)."""
+    def flag(name: str, value) -> str:
+        option = name.replace("_", "-")
+        if name in sweep_space.SWITCHES:
+            return f"--{option}" if value == "on" else f"--no-{option}"
+        return f"--{option} {str(value).replace('-', ',') if name == 'block_filters' else value}"
+    return " ".join(flag(k, v) for k, v in overrides.items()) or "(base)"
 
 
 def write(report: dict, out: Path) -> list[Path]:

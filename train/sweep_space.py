@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from fmnist_edge.runtime.errors import FmnistError
 
-from .config import Activation, Initializer, Optimizer, TrainConfig
+from .config import Activation, Initializer, ModelKind, Optimizer, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,32 @@ SPACE = {h.name: h for h in (
     Hyperparameter("batch_size", (16, 32, 64, 128, 256, 512), None, None, True, True,
                    "images per update: small batches give many noisy steps per epoch, large ones "
                    "few smooth steps (and run faster per image)"),
+    # edge-cnn only, as "stem-middle-last" widths; named choices, since widths trade accuracy for
+    # int8 latency unevenly (a wider stem is almost free, a wider middle block is not)
+    Hyperparameter("block_filters", ("16-32-64", "24-32-64", "32-32-64", "16-48-64", "16-32-96"),
+                   does="edge-cnn only: the widths of its three conv blocks (the 14×14 stride-2 "
+                   "stem, the 14×14 block, the 7×7 block); wider blocks see more patterns but the "
+                   "two later ones multiply the work of every image"),
+    # regularizers, opt-in (--params): not in the tutorial, and none pays off in a 3-epoch trial
+    Hyperparameter("dropout", (0.0, 0.1, 0.2, 0.3, 0.5), 0.0, 0.5, does="the fraction of each "
+                   "dense layer's inputs zeroed at random while training, so that no neuron can "
+                   "lean on one feature; it fights memorizing and costs nothing at inference"),
+    Hyperparameter("label_smoothing", (0.0, 0.05, 0.1, 0.2), 0.0, 0.2, does="trains towards "
+                   "1 − s for the true class and s/10 for each class instead of 1 and 0, so the "
+                   "model is never pushed to be certain; a regularizer for ambiguous classes"),
+    Hyperparameter("erasing", ("off", "on"), does="random erasing: blank one rectangle (2–40 % "
+                   "of the image) on half the training images, so the model must recognize a "
+                   "garment from any part of it"),
     Hyperparameter("epochs", (1, 2, 3, 6), does="passes over the 55k training images; more passes "
                    "fit the training data better until the model starts to memorize it"),
 )}
 CHOICES = {"activation": Activation, "kernel_initializer": Initializer, "optimizer": Optimizer}
 SEARCHED = ("filters", "kernel_size", "pool_size", "activation", "kernel_initializer", "dense_units",
-            "optimizer", "learning_rate", "batch_size")  # epochs stays the budget in a search
+            "optimizer", "learning_rate", "batch_size", "block_filters")  # epochs: the budget
+EDGE_ONLY = ("block_filters",)
+OPT_IN = ("dropout", "label_smoothing", "erasing")  # varied only when --params names them
+SWITCHES = ("erasing",)  # TrainConfig booleans, written "on"/"off"
+FRACTIONS = ("dropout", "label_smoothing")  # values in [0, 1), 0 = off
 
 
 def epochs_values(epochs: int) -> tuple[int, ...]:
@@ -73,15 +93,24 @@ def epochs_values(epochs: int) -> tuple[int, ...]:
     return tuple(sorted({1, max(1, epochs // 2), epochs, 2 * epochs}))
 
 
-def parse_names(text: str | None) -> tuple[str, ...]:
-    """``--params a,b`` → names, checked against SPACE (all of them when ``text`` is None)."""
+def parse_names(text: str | None, model: ModelKind = ModelKind.SEED_CNN) -> tuple[str, ...]:
+    """``--params a,b`` → names, checked against SPACE (all that apply to ``model`` when None).
+
+    The edge CNN's ``filters`` and ``block_filters`` both set its widths, so its default list
+    keeps only ``block_filters``.
+    """
+    edge = model is ModelKind.EDGE_CNN
     if not text:
-        return tuple(SPACE)
+        skip = (("filters",) if edge else EDGE_ONLY) + OPT_IN
+        return tuple(n for n in SPACE if n not in skip)
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     unknown = [n for n in names if n not in SPACE]
     if unknown or not names:
         raise FmnistError(f"unknown hyperparameter {', '.join(unknown) or repr(text)}; "
                           f"choose from {', '.join(SPACE)}")
+    misplaced = [n for n in names if n in EDGE_ONLY and not edge]
+    if misplaced:
+        raise FmnistError(f"{', '.join(misplaced)} applies to --model edge-cnn only")
     return names
 
 
@@ -102,8 +131,12 @@ def with_setting(space: dict, setting: str) -> dict:
     values = tuple(_number(h, v) if h.numeric else v.strip() for v in text.split(",") if v.strip())
     if not values:
         raise FmnistError(f"--set {setting!r}: empty list of values")
-    if not h.numeric:
-        bad = [v for v in values if v not in [c.value for c in CHOICES[h.name]]]
+    if h.name == "block_filters":
+        for v in values:
+            _widths(v)  # raises on a malformed value
+    elif not h.numeric:
+        allowed = ("off", "on") if h.name in SWITCHES else [c.value for c in CHOICES[h.name]]
+        bad = [v for v in values if v not in allowed]
         if bad:
             raise FmnistError(f"--set {setting!r}: unknown {name} {', '.join(bad)}")
     return {**space, h.name: dataclasses.replace(h, values=values)}
@@ -114,9 +147,20 @@ def _number(h: Hyperparameter, text: str):
         value = float(text)
     except ValueError:
         raise FmnistError(f"--set {h.name}: {text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
+    if h.name in FRACTIONS:
+        if not 0 <= value < 1:
+            raise FmnistError(f"--set {h.name}: {text!r} must be in [0, 1)")
+    elif not math.isfinite(value) or value <= 0:
         raise FmnistError(f"--set {h.name}: {text!r} must be a positive number")
     return int(value) if h.integer or h.name in ("kernel_size", "pool_size", "epochs") else value
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    """``"24-32-64"`` → (24, 32, 64): the edge CNN's three block widths."""
+    parts = text.split("-")
+    if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise FmnistError(f"--set block_filters: {text!r} is not three widths like 24-32-64")
+    return tuple(int(p) for p in parts)
 
 
 def apply(base: TrainConfig, params: dict) -> TrainConfig:
@@ -127,5 +171,12 @@ def apply(base: TrainConfig, params: dict) -> TrainConfig:
             value = CHOICES[name](value)
         elif name == "dense_units":
             value = (int(value),)
+        elif name in SWITCHES:
+            value = value == "on"
+        elif name == "block_filters":
+            value = _widths(value)
+            values["filters"] = value[0]
+        elif name == "filters" and base.model is ModelKind.EDGE_CNN:
+            values["block_filters"] = (int(value), 2 * int(value), 4 * int(value))
         values[name] = value
     return dataclasses.replace(base, **values)

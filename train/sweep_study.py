@@ -39,7 +39,7 @@ class SweepConfig:
 
     mode: Mode = Mode.ABLATION
     model: ModelKind = ModelKind.SEED_CNN
-    names: tuple[str, ...] = tuple(sweep_space.SPACE)
+    names: tuple[str, ...] = sweep_space.parse_names(None)
     space: dict = field(default_factory=lambda: dict(sweep_space.SPACE))
     epochs: int = 3
     trials: int = 30  # search only: finished trials to reach (the ablation runs its whole plan)
@@ -118,6 +118,10 @@ def value_of(config: TrainConfig, name: str):
     value = getattr(config, name)
     if name == "dense_units":
         return value[0] if value else None
+    if name == "block_filters":
+        return "-".join(map(str, value)) if value else None
+    if name in sweep_space.SWITCHES:
+        return "on" if value else "off"
     return value.value if isinstance(value, Enum) else value
 
 

@@ -10,7 +10,8 @@ from tests.idx_fixtures import write_dataset
 
 HYPERPARAMETERS = ["--model", "--filters", "--kernel-size", "--pool-size", "--activation",
                    "--kernel-initializer", "--dense-units", "--optimizer", "--learning-rate",
-                   "--momentum", "--epochs", "--batch-size", "--seed", "--early-stopping-patience"]
+                   "--momentum", "--epochs", "--batch-size", "--seed", "--early-stopping-patience",
+                   "--block-filters", "--dropout", "--label-smoothing", "--erasing"]
 
 
 def test_help_lists_every_hyperparameter(capsys):
@@ -41,6 +42,8 @@ def test_options_map_to_config():
     (["--dense-units", "64,x"], "expected a whole number"),
     (["--learning-rate", "-1"], "must be a positive number"),
     (["--momentum", "1.5"], "must be in [0, 1)"),
+    (["--dropout", "1"], "must be in [0, 1)"),
+    (["--label-smoothing", "-0.1"], "must be in [0, 1)"),
     (["--model", "resnet"], "invalid choice 'resnet' (choose from seed-cnn, ann, edge-cnn)"),
     (["--bogus"], "unrecognized arguments"),
 ])
@@ -56,6 +59,8 @@ def test_bad_options_exit_2_with_one_line(capsys, argv, message):
 @pytest.mark.parametrize("argv, message", [
     (["--kernel-size", "29"], "--kernel-size 29 does not fit a 28×28 image"),
     (["--kernel-size", "5", "--pool-size", "25"], "--pool-size 25 is larger than the 24×24"),
+    (["--block-filters", "24,32,64"], "applies to --model edge-cnn only"),
+    (["--model", "edge-cnn", "--block-filters", "24,32"], "takes three widths"),
 ])
 def test_impossible_architecture(tmp_path, capsys, argv, message):
     assert cli.main(argv + ["--out", str(tmp_path)]) == 2

@@ -1,3 +1,6 @@
+import pytest
+
+from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.train.config import ModelKind, Optimizer, TrainConfig
 
 
@@ -13,18 +16,28 @@ def test_json_round_trip():
     config = TrainConfig(model=ModelKind.ANN, dense_units=(3, 4), optimizer=Optimizer.RMSPROP).resolved()
     data = config.to_json()
     assert data["model"] == "ann" and data["dense_units"] == [3, 4] and data["optimizer"] == "rmsprop"
-    assert TrainConfig.from_json(data) == config
+    assert TrainConfig.from_json(data) == config and data["block_filters"] is None
+    assert data["erasing"] is False
 
 
 def test_edge_json_round_trip_and_pool_limit():
-    import pytest
-
-    from fmnist_edge.runtime.errors import FmnistError
-
     config = TrainConfig(model=ModelKind.EDGE_CNN).resolved()
     data = config.to_json()
-    assert data["schedule"] == "cosine" and data["augment"] is True and data["filters"] == 16
-    assert TrainConfig.from_json(data) == config
+    assert data["schedule"] == "cosine" and data["augment"] is True and data["filters"] == 24
+    assert TrainConfig.from_json(data) == config and data["block_filters"] == [24, 32, 64]
+    assert data["erasing"] is True
     TrainConfig(model=ModelKind.EDGE_CNN, pool_size=3).validate()
     with pytest.raises(FmnistError, match="window must be 3 or less"):
         TrainConfig(model=ModelKind.EDGE_CNN, pool_size=4).validate()
+
+
+def test_regularizers_default_off_for_the_tutorial_and_are_checked():
+    tutorial = TrainConfig().resolved()
+    assert tutorial.dropout == 0.0 and tutorial.label_smoothing == 0.0 and tutorial.erasing is False
+    mine = TrainConfig(dropout=0.25, label_smoothing=0.05).resolved()
+    assert (mine.dropout, mine.label_smoothing) == (0.25, 0.05)
+    assert TrainConfig.from_json(mine.to_json()) == mine
+    with pytest.raises(FmnistError, match="--dropout 1.0 must be in"):
+        TrainConfig(dropout=1.0).validate()
+    with pytest.raises(FmnistError, match="--label-smoothing -0.1 must be in"):
+        TrainConfig(label_smoothing=-0.1).validate()

@@ -65,25 +65,30 @@ def test_same_seed_same_initial_weights():
 def test_edge_cnn_halves_resolution_at_once_and_stays_small():
     model = build_model(TrainConfig(model=ModelKind.EDGE_CNN))
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    assert [c.filters for c in convs] == [16, 32, 64] and convs[0].strides == (2, 2)
+    assert [c.filters for c in convs] == [24, 32, 64] and convs[0].strides == (2, 2)
     assert [tuple(c.output.shape[1:3]) for c in convs] == [(14, 14), (14, 14), (7, 7)]
     assert all(not c.use_bias for c in convs)  # batch norm supplies the bias
     assert sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers) == 3
     assert model.layers[-2].units == 128 and model.layers[-1].units == 10
-    # 14·14·16·9 + 14·14·32·144 + 7·7·64·288 + 576·128 + 128·10 multiply-accumulates
-    assert count_macs(model) == 28_224 + 903_168 + 903_168 + 73_728 + 1_280
-    assert model.count_params() < 100_000  # the tutorial CNN has 542,230
+    # 14·14·24·9 + 14·14·32·216 + 7·7·64·288 + 576·128 + 128·10 multiply-accumulates
+    assert count_macs(model) == 42_336 + 1_354_752 + 903_168 + 73_728 + 1_280
+    assert model.count_params() == 101_186  # the tutorial CNN has 542,230
 
 
 def test_edge_cnn_recipe_and_overrides():
     recipe = TrainConfig(model=ModelKind.EDGE_CNN).resolved()
-    assert (recipe.filters, recipe.epochs, recipe.batch_size, recipe.augment) == (16, 30, 128, True)
+    assert (recipe.filters, recipe.epochs, recipe.batch_size, recipe.augment, recipe.erasing) == \
+        (24, 40, 128, True, True)
     assert recipe.schedule.value == "cosine" and recipe.learning_rate == 0.003
     tutorial = TrainConfig().resolved()
     assert (tutorial.epochs, tutorial.batch_size, tutorial.augment, tutorial.schedule.value) == \
         (15, 32, False, "constant")
     mine = TrainConfig(model=ModelKind.EDGE_CNN, filters=8, augment=False, epochs=2).resolved()
-    assert (mine.filters, mine.augment, mine.epochs) == (8, False, 2)
+    assert (mine.filters, mine.block_filters, mine.augment, mine.epochs) == (8, (8, 16, 32), False, 2)
+    widths = TrainConfig(model=ModelKind.EDGE_CNN, filters=8, block_filters=(16, 48, 64)).resolved()
+    assert widths.block_filters == (16, 48, 64) and widths.filters == 16  # the list wins
+    assert widths.resolved() == widths
+    assert TrainConfig().resolved().block_filters is None  # the tutorial CNN has one conv
 
 
 def test_cosine_schedule_warms_up_then_decays_to_zero():
@@ -102,10 +107,56 @@ def test_augmentation_shifts_training_images():
     x = np.zeros((64, 28, 28, 1), np.float32)
     x[:, 10:18, 2:8] = 1.0  # a bar near the left edge
     y = np.eye(10, dtype=np.float32)[np.arange(64) % 10]
-    batches = list(augmented(x, y, TrainConfig(model=ModelKind.EDGE_CNN, batch_size=32)))
+    batches = list(augmented(x, y, TrainConfig(model=ModelKind.EDGE_CNN, batch_size=32,
+                                               erasing=False)))
     images = np.concatenate([np.asarray(b[0]) for b in batches])
     labels = np.concatenate([np.asarray(b[1]) for b in batches])
     assert images.shape == x.shape and sorted(labels.argmax(1)) == sorted(y.argmax(1))
     assert not all(np.array_equal(a, x[0]) for a in images)  # shifted
     assert images[:, :, 14:].sum() == 0  # by a pixel at most: nothing reaches the right half
     assert np.allclose(images.sum(axis=(1, 2, 3)), x[0].sum(), atol=8.5)  # the bar stays (a row may leave)
+
+
+def test_random_erasing_blanks_one_patch_on_about_half_the_images():
+    from fmnist_edge.train.fit import augmented
+
+    x = np.ones((512, 28, 28, 1), np.float32)
+    y = np.eye(10, dtype=np.float32)[np.arange(512) % 10]
+    config = TrainConfig(model=ModelKind.EDGE_CNN, batch_size=128, augment=False)
+    images = np.concatenate([np.asarray(b[0]) for b in augmented(x, y, config)])
+    blank = (images == 0).mean(axis=(1, 2, 3))
+    assert set(np.unique(images)) <= {0.0, 1.0}  # erased to the background's 0, nothing else
+    assert 0.4 < (blank > 0).mean() < 0.6  # probability 0.5
+    assert blank.max() <= 0.42 and blank[blank > 0].min() >= 0.01  # 2–40 % of the image
+
+
+def test_dropout_and_label_smoothing_reach_the_model():
+    plain = build_model(TrainConfig(model=ModelKind.EDGE_CNN, dropout=0.0))
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in plain.layers)
+    model = build_model(TrainConfig(model=ModelKind.EDGE_CNN, dropout=0.3, label_smoothing=0.1))
+    drops = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    assert [d.rate for d in drops] == [0.3, 0.3]  # before the hidden dense layer and the output
+    assert [type(layer).__name__ for layer in model.layers[-4:]] == ["Dropout", "Dense", "Dropout", "Dense"]
+    assert model.count_params() == plain.count_params()  # dropout has no weights
+    assert model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
+    x = np.random.default_rng(0).random((4, 28, 28, 1), np.float32)
+    assert np.allclose(model(x, training=False), model(x, training=False))  # off at inference
+
+
+def test_reported_loss_is_plain_cross_entropy_even_with_label_smoothing():
+    from fmnist_edge.train.fit import _evaluate
+
+    keras.utils.set_random_seed(0)
+    model = build_model(TrainConfig(model=ModelKind.ANN, dense_units=(8,), label_smoothing=0.2))
+    out = model.layers[-1]
+    out.set_weights([w * 5 for w in out.get_weights()])  # confident outputs, far from uniform
+    x = np.random.default_rng(1).random((32, 28, 28, 1), np.float32)
+    y = np.eye(10, dtype=np.float32)[np.arange(32) % 10]
+    scores, predictions = _evaluate(model, (x, y), (x[:8], y[:8]), None)
+    probs = np.asarray(model(x, training=False))
+    p_true = np.clip(probs[np.arange(32), np.arange(32) % 10], 1e-7, 1)
+    assert scores["train_loss"] == pytest.approx(float(-np.log(p_true).mean()), rel=1e-5)
+    smoothed = float(model.loss(y, probs))
+    assert abs(smoothed - scores["train_loss"]) > 1e-3  # the training loss would differ
+    assert scores["train_accuracy"] == pytest.approx(float((probs.argmax(1) == np.arange(32) % 10).mean()))
+    assert predictions is None  # no test set given: nothing to predict

@@ -8,7 +8,9 @@ import pytest
 pytest.importorskip("optuna")
 pytest.importorskip("tensorflow")
 
+from fmnist_edge.runtime.errors import FmnistError  # noqa: E402
 from fmnist_edge.train import sweep_cli  # noqa: E402
+from fmnist_edge.train.config import ModelKind  # noqa: E402
 from fmnist_edge.train.sweep_study import Mode, SweepConfig, ablation_plan  # noqa: E402
 
 
@@ -56,9 +58,11 @@ def test_interrupted_sweep_resumes_without_losing_or_repeating_trials(tmp_path):
 
 
 @pytest.mark.parametrize("argv, fragment", [
-    (["--params", "filters,dropout"], "unknown hyperparameter dropout"),
+    (["--params", "filters,weight_decay"], "unknown hyperparameter weight_decay"),
     (["--set", "filters=64:8"], "empty range"),
     (["--set", "learning_rate="], "empty list"),
+    (["--params", "block_filters"], "applies to --model edge-cnn only"),
+    (["--model", "edge-cnn", "--set", "block_filters=24-32"], "not three widths like 24-32-64"),
     (["--storage", "sqlite:////proc/no/such/dir/sweep.db"], "cannot open --storage"),
     (["--storage", "postgresql://fmnist@127.0.0.1:1/none"], "Connection refused"),
 ])
@@ -68,10 +72,36 @@ def test_bad_input_is_one_line_exit_2(argv, fragment, tmp_path, capsys):
     assert err.count("\n") == 1 and err.startswith("fmnist-sweep: error:") and fragment in err, err
 
 
+def test_missing_readme_block_is_refused_before_any_training(tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- sweep:begin -->\n<!-- sweep:end -->\n")
+    argv = ["--update-readme", str(readme), "--readme-block", "edge-sweep", "--out", str(tmp_path),
+            "--storage", f"sqlite:///{tmp_path / 'sweep.db'}"]
+    assert sweep_cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no <!-- edge-sweep:begin -->" in err
+    assert not (tmp_path / "sweep.db").exists()  # refused before the study was opened
+
+
 def test_zero_trials_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exc:
         sweep_cli.main(["--trials", "0"])
     assert exc.value.code == 2 and "--trials" in capsys.readouterr().err
+
+
+def test_edge_sweep_varies_block_widths_not_the_seed_filters():
+    from fmnist_edge.train import sweep_space
+
+    assert "block_filters" not in sweep_space.parse_names(None)
+    names = sweep_space.parse_names(None, ModelKind.EDGE_CNN)
+    assert "block_filters" in names and "filters" not in names
+    base = SweepConfig(model=ModelKind.EDGE_CNN, names=("block_filters",)).base()
+    plan = ablation_plan(SweepConfig(model=ModelKind.EDGE_CNN, names=("block_filters",)))
+    assert "-".join(map(str, base.block_filters)) not in [p["value"] for p in plan[1:]]
+    wide = sweep_space.apply(base, {"block_filters": "32-32-64"}).resolved()
+    assert wide.block_filters == (32, 32, 64) and wide.filters == 32
+    narrow = sweep_space.apply(base, {"filters": 8}).resolved()  # --params filters still works
+    assert narrow.block_filters == (8, 16, 32)
 
 
 def test_search_config_round_trips_for_workers():
@@ -129,3 +159,34 @@ def test_search_skips_configurations_over_budget_without_counting_them(tmp_path)
     assert all(t["params"] > 120_000 and "parameters > 120,000" in t["over_budget"] for t in skipped)
     assert {t["overrides"]["filters"] for t in report["trials"]} <= {8, 16, 32, 64, 128}
     assert "| trial | val accuracy % |" in (tmp_path / "out/sweep.md").read_text()
+
+
+def test_regularizers_are_opt_in_and_parse():
+    from fmnist_edge.train import sweep_space
+    from fmnist_edge.train.sweep_study import value_of
+
+    assert not set(sweep_space.OPT_IN) & set(sweep_space.parse_names(None))
+    assert sweep_space.parse_names("dropout,erasing") == ("dropout", "erasing")
+    space = sweep_space.with_setting(dict(sweep_space.SPACE), "dropout=0,0.2")
+    assert space["dropout"].values == (0.0, 0.2)
+    space = sweep_space.with_setting(space, "erasing=off")
+    assert space["erasing"].values == ("off",)
+    with pytest.raises(FmnistError, match="must be in"):
+        sweep_space.with_setting(space, "label_smoothing=0,1.5")
+    with pytest.raises(FmnistError, match="unknown erasing maybe"):
+        sweep_space.with_setting(space, "erasing=maybe")
+    base = SweepConfig(model=ModelKind.EDGE_CNN, names=("erasing",)).base()
+    off = sweep_space.apply(base, {"erasing": "off", "dropout": 0.2}).resolved()
+    assert off.erasing is False and off.dropout == 0.2 and value_of(off, "erasing") == "off"
+
+
+def test_search_report_prints_fmnist_train_options():
+    from fmnist_edge.train import cli
+    from fmnist_edge.train.sweep_report import _flags
+
+    text = _flags({"block_filters": "16-32-64", "erasing": "off", "dropout": 0.2})
+    assert text == "--block-filters 16,32,64 --no-erasing --dropout 0.2"
+    args = cli.build_parser().parse_args(["--model", "edge-cnn", *text.split()])
+    config = cli.config_from_args(args)
+    assert (config.block_filters, config.erasing, config.dropout) == ((16, 32, 64), False, 0.2)
+    assert _flags({}) == "(base)"
