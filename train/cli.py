@@ -46,7 +46,7 @@ def _add_network(add) -> None:
         help="CNN: number of feature detectors (filters) the conv layer learns; edge-cnn: of its "
         "first block, the next two get 2× and 4× (default: 32 seed-cnn; edge-cnn: --block-filters)")
     add("--block-filters", type=cliutil.int_list, default=None, metavar="N,N,N",
-        help="edge-cnn: filters of its three conv blocks, stem first (default: 24,32,64)")
+        help="edge-cnn: filters of its three conv blocks, stem first (default: 32,32,64)")
     add("--kernel-size", type=cliutil.positive_int, default=3,
         help="CNN: height = width of each conv filter in pixels (default: %(default)s)")
     add("--pool-size", type=cliutil.positive_int, default=2,

@@ -34,8 +34,8 @@ def build_edge_cnn(config: TrainConfig) -> keras.Model:
     Designed for int8 and a compute budget: the first block has stride 2, so every later layer
     works on 14×14 or 7×7 maps (the tutorial's conv works at 26×26); pooling after blocks 2 and 3
     leaves a 3×3×4f map for the dense head (128 units). Batch norm is folded into the
-    convolutions when the model is exported, so it costs nothing at inference. With 24/32/64:
-    101 k parameters and 2.38 M MACs, yet faster in int8 than the tutorial CNN's 736 k MACs,
+    convolutions when the model is exported, so it costs nothing at inference. With 32/32/64:
+    104 k parameters and 2.84 M MACs, yet faster in int8 than the tutorial CNN's 736 k MACs,
     whose first conv runs on a one-channel 26×26 grid that int8 kernels handle poorly.
     """
     c = config.resolved()

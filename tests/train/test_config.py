@@ -23,8 +23,8 @@ def test_json_round_trip():
 def test_edge_json_round_trip_and_pool_limit():
     config = TrainConfig(model=ModelKind.EDGE_CNN).resolved()
     data = config.to_json()
-    assert data["schedule"] == "cosine" and data["augment"] is True and data["filters"] == 24
-    assert TrainConfig.from_json(data) == config and data["block_filters"] == [24, 32, 64]
+    assert data["schedule"] == "cosine" and data["augment"] is True and data["filters"] == 32
+    assert TrainConfig.from_json(data) == config and data["block_filters"] == [32, 32, 64]
     assert data["erasing"] is True
     TrainConfig(model=ModelKind.EDGE_CNN, pool_size=3).validate()
     with pytest.raises(FmnistError, match="window must be 3 or less"):

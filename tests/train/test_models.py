@@ -65,20 +65,20 @@ def test_same_seed_same_initial_weights():
 def test_edge_cnn_halves_resolution_at_once_and_stays_small():
     model = build_model(TrainConfig(model=ModelKind.EDGE_CNN))
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    assert [c.filters for c in convs] == [24, 32, 64] and convs[0].strides == (2, 2)
+    assert [c.filters for c in convs] == [32, 32, 64] and convs[0].strides == (2, 2)
     assert [tuple(c.output.shape[1:3]) for c in convs] == [(14, 14), (14, 14), (7, 7)]
     assert all(not c.use_bias for c in convs)  # batch norm supplies the bias
     assert sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers) == 3
     assert model.layers[-2].units == 128 and model.layers[-1].units == 10
-    # 14·14·24·9 + 14·14·32·216 + 7·7·64·288 + 576·128 + 128·10 multiply-accumulates
-    assert count_macs(model) == 42_336 + 1_354_752 + 903_168 + 73_728 + 1_280
-    assert model.count_params() == 101_186  # the tutorial CNN has 542,230
+    # 14·14·32·9 + 14·14·32·288 + 7·7·64·288 + 576·128 + 128·10 multiply-accumulates
+    assert count_macs(model) == 56_448 + 1_806_336 + 903_168 + 73_728 + 1_280
+    assert model.count_params() == 103_594  # the tutorial CNN has 542,230
 
 
 def test_edge_cnn_recipe_and_overrides():
     recipe = TrainConfig(model=ModelKind.EDGE_CNN).resolved()
     assert (recipe.filters, recipe.epochs, recipe.batch_size, recipe.augment, recipe.erasing) == \
-        (24, 40, 128, True, True)
+        (32, 40, 128, True, True)
     assert recipe.schedule.value == "cosine" and recipe.learning_rate == 0.003
     tutorial = TrainConfig().resolved()
     assert (tutorial.epochs, tutorial.batch_size, tutorial.augment, tutorial.schedule.value) == \
