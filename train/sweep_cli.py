@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         "edge-cnn only and replaces filters there)")
     add("--set", action="append", default=[], metavar="NAME=V1,V2|NAME=LOW:HIGH",
         help="replace a hyperparameter's ablation values or search range; repeatable")
+    add("--base", action="append", default=[], metavar="NAME=VALUE",
+        help="start from VALUE instead of the recipe's (tutorial's) value of NAME; repeatable")
     add("--epochs", type=cliutil.positive_int, default=3,
         help="epochs per trial: the budget that keeps a sweep short (default: %(default)s)")
     add("--trials", type=cliutil.positive_int, default=30,
@@ -81,18 +83,21 @@ def config_from_args(args: argparse.Namespace):
     space = dict(sweep_space.SPACE)
     for setting in args.set:
         space = sweep_space.with_setting(space, setting)
+    base = dict(sweep_space.base_setting(setting, args.model) for setting in args.base)
     return SweepConfig(Mode(args.mode), args.model, sweep_space.parse_names(args.params, args.model), space,
                        args.epochs, args.trials, args.storage, args.study, args.workers,
-                       Budget(args.max_params, args.max_macs, args.max_int8_kb), args.seed, args.data)
+                       Budget(args.max_params, args.max_macs, args.max_int8_kb), args.seed, args.data,
+                       base)
 
 
 def run_sweep(config, out: Path, train_fn: Callable | None = None) -> dict:
     """Plan (ablation), run this process and ``workers - 1`` more on the study, write the report."""
     from . import sweep_report
-    from .sweep_study import Mode, ablation_plan, enqueue_missing, open_study, run_worker
+    from .sweep_study import Mode, ablation_plan, enqueue_missing, open_study, pin_base, run_worker
     from .sweep_trial import train_trial
 
     study = open_study(config)
+    pin_base(study, config)
     if config.mode is Mode.ABLATION:
         enqueue_missing(study, ablation_plan(config))
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:

@@ -41,16 +41,40 @@ def build(config: SweepConfig, study) -> dict:
               "study": config.study_name, "storage": config.storage, "workers": config.workers,
               "budget": dataclasses.asdict(config.budget), "base": base.to_json(),
               "scored_on": "the fixed 5,000-image validation split (the test set is not used)",
+              "command": command(config),
               "trials": rows}
     if config.mode is Mode.ABLATION:
-        report["hyperparameters"] = {n: _curve(n, rows, base) for n in config.names}
+        label = base_label(config)
+        report["hyperparameters"] = {n: _curve(n, rows, base, label) for n in config.names}
     else:
         done = sorted((r for r in rows if r["state"] == "complete"), key=lambda r: -r["val_accuracy"])
         report["best"] = done[:10]
     return report
 
 
-def _curve(name: str, rows: list[dict], base) -> dict:
+def command(config: SweepConfig) -> str:
+    """The fmnist-sweep options that plan this study again (storage and workers aside)."""
+    words = [f"fmnist-sweep --mode {config.mode.value} --model {config.model.value} "
+             f"--epochs {config.epochs}"]
+    if config.names != sweep_space.parse_names(None, config.model):
+        words.append(f"--params {','.join(config.names)}")
+    for name in config.names:
+        h, default = config.space[name], sweep_space.SPACE[name]
+        if config.mode is Mode.ABLATION and h.values != default.values:
+            words.append(f"--set {name}={','.join(map(str, h.values))}")
+        elif config.mode is Mode.SEARCH and (h.low, h.high) != (default.low, default.high):
+            words.append(f"--set {name}={h.low}:{h.high}")
+    words += [f"--base {k}={v}" for k, v in config.base_overrides.items()]
+    if config.mode is Mode.SEARCH:
+        words.append(f"--trials {config.trials}")
+    limits = dataclasses.asdict(config.budget)
+    words += [f"--{k.replace('_', '-')} {v}" for k, v in limits.items() if v is not None]
+    if config.seed:
+        words.append(f"--seed {config.seed}")
+    return " ".join(words)
+
+
+def _curve(name: str, rows: list[dict], base, label: str) -> dict:
     """Validation accuracy, time and size at each value of ``name`` (the baseline at its own)."""
     points = [r for r in rows if r.get("param") == name and r["state"] == "complete"]
     baseline = [r for r in rows if r.get("param") == "baseline" and r["state"] == "complete"]
@@ -60,12 +84,15 @@ def _curve(name: str, rows: list[dict], base) -> dict:
     points.sort(key=lambda r: order.index(r["value"]) if order and r["value"] in order else
                 (r["value"] if isinstance(r["value"], (int, float)) else 0))
     keep = ("value", "val_accuracy", "train_accuracy", "seconds", "params", "macs", "curve")
-    return {"tutorial_value": tutorial, "base_label": base_label(base),
+    return {"tutorial_value": tutorial, "base_label": label,
             "points": [{k: p.get(k) for k in keep} for p in points]}
 
 
-def base_label(config) -> str:
-    """What the sweep's starting point is called: the tutorial's setting, or the edge recipe's."""
+def base_label(config: SweepConfig) -> str:
+    """What the sweep's starting point is called: the tutorial's or the edge recipe's setting,
+    or "base" when ``--base`` replaced part of the recipe."""
+    if config.base_overrides:
+        return "base"
     return "recipe" if config.model is ModelKind.EDGE_CNN else "tutorial"
 
 
@@ -121,9 +148,9 @@ def markdown(report: dict, plots: dict) -> str:
 
 def readme_block(report: dict) -> str:
     """The per-hyperparameter paragraphs (ablation) or the best trials (search), for README.md."""
-    head = (f"From `fmnist-sweep --mode {report['mode']} --model {report['model']} --epochs "
-            f"{report['epochs']}` ({len(report['trials'])} trials, {report['created']}), scored on "
-            f"{report['scored_on']}; tables and plots: `reports/sweep.md`.")
+    md = next((f for f in report.get("files", []) if f.endswith("sweep.md")), "reports/sweep.md")
+    head = (f"From `{report['command']}` ({len(report['trials'])} trials, {report['created']}), "
+            f"scored on {report['scored_on']}; tables and plots: `{md}`.")
     if report["mode"] == "ablation":
         return "\n\n".join([head] + [explain(n, c) for n, c in report["hyperparameters"].items()])
     return head + "\n\n" + "\n".join(markdown(report, {}).splitlines()[4:])

@@ -114,6 +114,16 @@ def parse_names(text: str | None, model: ModelKind = ModelKind.SEED_CNN) -> tupl
     return names
 
 
+def base_setting(setting: str, model: ModelKind) -> tuple[str, object]:
+    """One ``--base NAME=VALUE``: a single value that replaces the recipe's in the base config."""
+    name = setting.partition("=")[0].strip()
+    parse_names(name, model)  # an unknown or misplaced name: the same errors as --params
+    values = with_setting(SPACE, setting)[name].values
+    if ":" in setting or len(values) != 1:
+        raise FmnistError(f"--base {setting!r}: give one value, e.g. {name}={SPACE[name].values[0]}")
+    return name, values[0]
+
+
 def with_setting(space: dict, setting: str) -> dict:
     """Apply one ``--set NAME=V1,V2`` (ablation values) or ``NAME=LOW:HIGH`` (search range)."""
     name, sep, text = setting.partition("=")

@@ -49,6 +49,9 @@ class SweepConfig:
     budget: Budget = Budget()
     seed: int = 0
     data_dir: str | None = None
+    # --base NAME=VALUE: the recipe's values replaced in the starting configuration, so a sweep
+    # stays reproducible after the recipe itself has moved on
+    base_overrides: dict = field(default_factory=dict)
 
     @property
     def study_name(self) -> str:
@@ -57,7 +60,8 @@ class SweepConfig:
 
     def base(self) -> TrainConfig:
         """The starting configuration: the model kind's recipe with the sweep's epoch budget."""
-        return TrainConfig(model=self.model, epochs=self.epochs, seed=self.seed).resolved()
+        recipe = TrainConfig(model=self.model, epochs=self.epochs, seed=self.seed).resolved()
+        return sweep_space.apply(recipe, self.base_overrides).resolved()
 
     def to_json(self) -> dict:
         """A JSON form for worker processes."""
@@ -98,6 +102,23 @@ def open_study(config: SweepConfig):
                                    sampler=sampler, pruner=pruner, load_if_exists=True)
     except Exception as exc:  # SQLAlchemy/driver errors: bad URL, unreachable host, missing driver
         raise FmnistError(f"cannot open --storage {url}: {first_line(exc, 200)}") from None
+
+
+def pin_base(study, config: SweepConfig) -> None:
+    """Record the study's starting configuration; refuse to mix trials from another one.
+
+    Trials store only what they changed, so a study resumed after the recipe (or ``--base``)
+    changed would report old trials against the new base.
+    """
+    base = config.base().to_json()
+    stored = study.user_attrs.get("base")
+    if stored is None:
+        study.set_user_attr("base", base)
+    elif stored != base:
+        changed = sorted(k for k in base if stored.get(k) != base[k])
+        raise FmnistError(f"study {config.study_name} started from another base configuration "
+                          f"({', '.join(f'{k}: {stored.get(k)} there, {base[k]} now' for k in changed)}); "
+                          "pass --base to match it, or --study NAME for a new study")
 
 
 def ablation_plan(config: SweepConfig) -> list[dict]:

@@ -190,3 +190,39 @@ def test_search_report_prints_fmnist_train_options():
     config = cli.config_from_args(args)
     assert (config.block_filters, config.erasing, config.dropout) == ((16, 32, 64), False, 0.2)
     assert _flags({}) == "(base)"
+
+
+def test_base_replaces_the_recipe_and_a_study_keeps_its_base(tmp_path, capsys):
+    from fmnist_edge.train.sweep_report import command
+
+    argv = ["--model", "edge-cnn", "--epochs", "2", "--params", "block_filters,erasing",
+            "--set", "block_filters=16-32-64", "--base", "block_filters=24-32-64",
+            "--storage", f"sqlite:///{tmp_path / 'sweep.db'}"]
+    config = sweep_cli.config_from_args(sweep_cli.build_parser().parse_args(argv))
+    assert config.base().block_filters == (24, 32, 64) and config.base().filters == 24
+    assert [p["overrides"] for p in ablation_plan(config)] == [
+        {}, {"block_filters": "16-32-64"}, {"erasing": "off"}]
+    assert command(config) == ("fmnist-sweep --mode ablation --model edge-cnn --epochs 2 --params "
+                               "block_filters,erasing --set block_filters=16-32-64 "
+                               "--base block_filters=24-32-64")
+    report = sweep_cli.run_sweep(config, tmp_path / "out", Interrupt())
+    assert report["hyperparameters"]["block_filters"]["base_label"] == "base"
+    assert report["command"] == command(config)
+    # the same study from the recipe's own base would mix two baselines: refused, one line
+    assert sweep_cli.main([a for a in argv if a not in ("--base", "block_filters=24-32-64")]
+                          + ["--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "started from another base configuration" in err
+    assert "block_filters: [24, 32, 64] there, [32, 32, 64] now" in err, err
+
+
+@pytest.mark.parametrize("setting, fragment", [
+    ("block_filters=16-32-64,24-32-64", "give one value"),
+    ("learning_rate=0.001:0.01", "give one value"),
+    ("dropouts=0.1", "unknown hyperparameter dropouts"),
+])
+def test_bad_base_is_one_line_exit_2(setting, fragment, tmp_path, capsys):
+    argv = ["--model", "edge-cnn", "--base", setting, "--out", str(tmp_path)]
+    assert sweep_cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err, err
