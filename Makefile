@@ -12,13 +12,14 @@ PYTEST_ARGS ?=
 RUN := artifacts/seed-cnn
 EDGE := artifacts/edge-cnn
 
-.PHONY: run test setup venv data qemu train runs export bench pi-check sweep doctor-models overhead layers clean help
+.PHONY: run test setup venv data qemu train edge-seeds runs export bench pi-check sweep doctor-models overhead layers clean help
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)) and"
 	@echo "             the edge CNN, export both CNNs to every TFLite/ONNX format, benchmark them side by side"
 	@echo "make test  - set up, train+export the tutorial CNN if missing, quick benchmark gate, test suite"
 	@echo "make bench - the full benchmark of $(RUN)/export into reports/"
+	@echo "make edge-seeds - the edge CNN with seeds $(EDGE_SEEDS) too, and the README's runs table"
 	@echo "make sweep - the hyperparameter ablation (fmnist-sweep, $(SWEEP_EPOCHS) epochs per trial) into reports/sweep.*"
 	@echo "make pi-check - $(RUN)/export on an emulated Raspberry Pi 4 and 5 (qemu, arm64 wheels) into reports/pi.md"
 
@@ -67,6 +68,14 @@ train: setup
 	  $(VENV)/bin/fmnist-train --model ann --seed $$s --name $$name; \
 	done
 	$(VENV)/bin/fmnist-train --model edge-cnn --seed 0 --name edge-cnn
+
+# More seeds of the edge CNN (about 10 min each on 2 cores), for its spread between seeds.
+EDGE_SEEDS ?= 1 2
+edge-seeds: setup
+	@set -e; for s in $(EDGE_SEEDS); do \
+	  $(VENV)/bin/fmnist-train --model edge-cnn --seed $$s --name edge-cnn-seed$$s; \
+	done
+	$(VENV)/bin/fmnist-runs artifacts --update-readme README.md
 
 runs: venv
 	$(VENV)/bin/fmnist-runs artifacts --update-readme README.md

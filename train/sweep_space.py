@@ -81,7 +81,8 @@ SPACE = {h.name: h for h in (
 )}
 CHOICES = {"activation": Activation, "kernel_initializer": Initializer, "optimizer": Optimizer}
 SEARCHED = ("filters", "kernel_size", "pool_size", "activation", "kernel_initializer", "dense_units",
-            "optimizer", "learning_rate", "batch_size", "block_filters")  # epochs: the budget
+            "optimizer", "learning_rate", "batch_size", "block_filters", "dropout", "label_smoothing",
+            "erasing")  # epochs: the budget
 EDGE_ONLY = ("block_filters",)
 OPT_IN = ("dropout", "label_smoothing", "erasing")  # varied only when --params names them
 SWITCHES = ("erasing",)  # TrainConfig booleans, written "on"/"off"

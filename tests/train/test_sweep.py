@@ -226,3 +226,16 @@ def test_bad_base_is_one_line_exit_2(setting, fragment, tmp_path, capsys):
     assert sweep_cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and fragment in err, err
+
+
+def test_search_samples_the_regularizers_it_is_given(tmp_path):
+    config = sweep_cli.config_from_args(sweep_cli.build_parser().parse_args(
+        ["--mode", "search", "--model", "edge-cnn", "--params", "dropout,label_smoothing,erasing",
+         "--trials", "4", "--storage", f"sqlite:///{tmp_path / 'sweep.db'}"]))
+    report = sweep_cli.run_sweep(config, tmp_path / "out", Interrupt())
+    overrides = [t["overrides"] for t in report["trials"]]
+    assert len(overrides) == 4 and all(set(o) == {"dropout", "label_smoothing", "erasing"} for o in overrides)
+    assert all(0 <= o["dropout"] <= 0.5 and 0 <= o["label_smoothing"] <= 0.2 for o in overrides)
+    assert {o["erasing"] for o in overrides} <= {"on", "off"}
+    text = (tmp_path / "out/sweep.md").read_text()
+    assert "--dropout " in text and ("--erasing" in text or "--no-erasing" in text)
