@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -160,3 +162,18 @@ def test_reported_loss_is_plain_cross_entropy_even_with_label_smoothing():
     assert abs(smoothed - scores["train_loss"]) > 1e-3  # the training loss would differ
     assert scores["train_accuracy"] == pytest.approx(float((probs.argmax(1) == np.arange(32) % 10).mean()))
     assert predictions is None  # no test set given: nothing to predict
+
+
+def test_augmentation_is_the_same_for_the_same_seed():
+    from fmnist_edge.train.fit import augmented
+
+    x = np.random.default_rng(0).random((256, 28, 28, 1)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[np.arange(256) % 10]
+    config = TrainConfig(model=ModelKind.EDGE_CNN, batch_size=32)  # shifts and erasing
+
+    def images(seed):
+        return np.concatenate([np.asarray(b[0]) for b in augmented(x, y, dataclasses.replace(config, seed=seed))])
+
+    first = images(0)
+    assert np.array_equal(first, images(0))  # same seed: the same shifts and erased patches
+    assert not np.array_equal(first, images(1))
