@@ -71,7 +71,7 @@ def _add_training(add) -> None:
     add("--momentum", type=cliutil.unit_float, default=0.0,
         help="sgd only: fraction of the previous step carried into the next (default: %(default)s)")
     add("--epochs", type=cliutil.positive_int, default=None,
-        help="passes over the 55k training images (default: 15, edge-cnn 40)")
+        help="passes over the 55k training images (default: 15, edge-cnn 60)")
     add("--batch-size", type=cliutil.positive_int, default=None,
         help="images per gradient step; smaller = noisier, more updates (default: 32, edge-cnn 128)")
     add("--augment", action=argparse.BooleanOptionalAction, default=None,

@@ -80,7 +80,7 @@ def test_edge_cnn_halves_resolution_at_once_and_stays_small():
 def test_edge_cnn_recipe_and_overrides():
     recipe = TrainConfig(model=ModelKind.EDGE_CNN).resolved()
     assert (recipe.filters, recipe.epochs, recipe.batch_size, recipe.augment, recipe.erasing) == \
-        (32, 40, 128, True, True)
+        (32, 60, 128, True, True)
     assert recipe.schedule.value == "cosine" and recipe.learning_rate == 0.003
     tutorial = TrainConfig().resolved()
     assert (tutorial.epochs, tutorial.batch_size, tutorial.augment, tutorial.schedule.value) == \
