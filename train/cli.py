@@ -80,12 +80,12 @@ def _add_training(add) -> None:
     add("--erasing", action=argparse.BooleanOptionalAction, default=None,
         help="blank one random rectangle (2–40 %% of the image) on half the training images "
         "(random erasing; default: on for edge-cnn, off otherwise)")
-    add("--dropout", type=cliutil.unit_float, default=None,
+    add("--dropout", type=cliutil.unit_float, default=0.0,
         help="fraction of each dense layer's inputs zeroed at random while training, so no "
-        "neuron can rely on one feature (default: 0; edge-cnn see README)")
-    add("--label-smoothing", type=cliutil.unit_float, default=None,
+        "neuron can rely on one feature (default: %(default)s)")
+    add("--label-smoothing", type=cliutil.unit_float, default=0.0,
         help="train towards 1 − s for the true class and s/10 for every class instead of 1/0, "
-        "which discourages over-confident outputs (default: 0)")
+        "which discourages over-confident outputs (default: %(default)s)")
     add("--schedule", type=cliutil.enum_choice(Schedule), default=None,
         metavar=cliutil.enum_metavar(Schedule),
         help="learning rate over time: constant, or cosine = one warm-up epoch, then a smooth "
