@@ -10,6 +10,7 @@ the int8 TFLite and ONNX models on N test images, compared image by image with t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -68,6 +69,27 @@ class PiConfig:
 
 def run_pi_check(config: PiConfig) -> dict:
     """Run every step; write reports/pi.{json,md}; raise GuestError (exit 1) when a check failed."""
+    with _cache_lock(config.cache):
+        return _run_locked(config)
+
+
+@contextlib.contextmanager
+def _cache_lock(cache: Path):
+    """One check at a time per cache: they share its work folder and guest installs (two at once
+    had one check's 10 images overwrite the other's 1,000 mid-run)."""
+    import fcntl
+
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"pi-check: waiting for another Pi check using {cache}", file=sys.stderr, flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _run_locked(config: PiConfig) -> dict:
     start = time.perf_counter()
     export_dir = config.export_dir.resolve()
     qemu = find_qemu()

@@ -96,8 +96,10 @@ def augmented(x: np.ndarray, y: np.ndarray, config: TrainConfig):
 def _evaluate(model, train, val, data: FashionMNIST | None) -> tuple[dict, np.ndarray | None]:
     """Scores of the final weights on train, validation and (with data) test; test predictions.
 
-    The loss is plain cross-entropy against the true labels, computed here rather than by
-    ``model.evaluate``, so that runs trained with label smoothing report a comparable loss.
+    The loss is ``keras.losses.categorical_crossentropy`` of the predicted probabilities against
+    the true labels (probabilities clipped at 1e-7), so runs trained with label smoothing report a
+    comparable loss. ``model.evaluate`` would report the training loss (smoothed), and takes it
+    from the softmax's logits, unclipped: 0.5725 against 0.5439 here for the tutorial CNN.
     """
     sets = {"train": train, "val": val}
     if data is not None:

@@ -124,3 +124,23 @@ def test_a_wheel_for_the_wrong_platform_fails_clearly(tutorial_export, tmp_path,
     assert code == 1 and err.count("\n") == 1, err
     assert "the Pi's pip refused fmnist-edge[litert,onnx]" in err and "numpy" in err
     assert "not for aarch64: numpy-" in err and "x86_64" in err
+
+
+def test_a_second_check_waits_for_the_one_using_the_cache(tmp_path, capsys):
+    import fcntl
+    import threading
+
+    entered = threading.Event()
+
+    def second():
+        with pi_check._cache_lock(tmp_path):
+            entered.set()
+
+    with open(tmp_path / ".lock", "w") as first:  # a check in progress holds the cache
+        fcntl.flock(first, fcntl.LOCK_EX)
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert not entered.wait(0.5)  # the second waits ...
+    thread.join(10)
+    assert entered.is_set()  # ... and runs once the first is done
+    assert "waiting for another Pi check using" in capsys.readouterr().err

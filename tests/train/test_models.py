@@ -158,6 +158,8 @@ def test_reported_loss_is_plain_cross_entropy_even_with_label_smoothing():
     probs = np.asarray(model(x, training=False))
     p_true = np.clip(probs[np.arange(32), np.arange(32) % 10], 1e-7, 1)
     assert scores["train_loss"] == pytest.approx(float(-np.log(p_true).mean()), rel=1e-5)
+    plain = keras.losses.categorical_crossentropy(y, probs)
+    assert scores["train_loss"] == pytest.approx(float(np.mean(plain)), rel=1e-5)
     smoothed = float(model.loss(y, probs))
     assert abs(smoothed - scores["train_loss"]) > 1e-3  # the training loss would differ
     assert scores["train_accuracy"] == pytest.approx(float((probs.argmax(1) == np.arange(32) % 10).mean()))
