@@ -119,7 +119,10 @@ def base_setting(setting: str, model: ModelKind) -> tuple[str, object]:
     """One ``--base NAME=VALUE``: a single value that replaces the recipe's in the base config."""
     name = setting.partition("=")[0].strip()
     parse_names(name, model)  # an unknown or misplaced name: the same errors as --params
-    values = with_setting(SPACE, setting)[name].values
+    try:
+        values = with_setting(SPACE, setting)[name].values
+    except FmnistError as exc:  # the same checks as --set, named after the option given
+        raise FmnistError(str(exc).replace("--set", "--base", 1)) from None
     if ":" in setting or len(values) != 1:
         raise FmnistError(f"--base {setting!r}: give one value, e.g. {name}={SPACE[name].values[0]}")
     return name, values[0]

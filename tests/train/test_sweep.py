@@ -220,6 +220,8 @@ def test_base_replaces_the_recipe_and_a_study_keeps_its_base(tmp_path, capsys):
     ("block_filters=16-32-64,24-32-64", "give one value"),
     ("learning_rate=0.001:0.01", "give one value"),
     ("dropouts=0.1", "unknown hyperparameter dropouts"),
+    ("block_filters=1-2", "--base block_filters: '1-2' is not three widths"),
+    ("erasing=maybe", "--base 'erasing=maybe': unknown erasing maybe"),
 ])
 def test_bad_base_is_one_line_exit_2(setting, fragment, tmp_path, capsys):
     argv = ["--model", "edge-cnn", "--base", setting, "--out", str(tmp_path)]
