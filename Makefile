@@ -69,7 +69,7 @@ train: setup
 	done
 	$(VENV)/bin/fmnist-train --model edge-cnn --seed 0 --name edge-cnn
 
-# More seeds of the edge CNN (about 10 min each on 2 cores), for its spread between seeds.
+# More seeds of the edge CNN (about 13 min each on 2 cores), for its spread between seeds.
 EDGE_SEEDS ?= 1 2
 edge-seeds: setup
 	@set -e; for s in $(EDGE_SEEDS); do \

@@ -104,15 +104,15 @@ def _evaluate(model, train, val, data: FashionMNIST | None) -> tuple[dict, np.nd
     sets = {"train": train, "val": val}
     if data is not None:
         sets["test"] = (to_model_input(data.x_test), _one_hot(data.y_test))
-    scores, predictions = {}, None
+    scores, predictions = {}, {}
     for name, (x, y) in sets.items():
         probs = model.predict(x, batch_size=EVAL_BATCH, verbose=0)
         truth = y.argmax(axis=1)
         p_true = np.clip(probs[np.arange(len(truth)), truth], 1e-7, 1.0)  # Keras' epsilon
-        predictions = probs.argmax(axis=1)
+        predictions[name] = probs.argmax(axis=1)
         scores[f"{name}_loss"] = float(-np.log(p_true).mean())
-        scores[f"{name}_accuracy"] = float((predictions == truth).mean())
-    return scores, predictions if data is not None else None
+        scores[f"{name}_accuracy"] = float((predictions[name] == truth).mean())
+    return scores, predictions.get("test")
 
 
 def _one_hot(labels: np.ndarray) -> np.ndarray:

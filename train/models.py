@@ -84,7 +84,7 @@ BUILDERS = {ModelKind.SEED_CNN: build_seed_cnn, ModelKind.ANN: build_ann,
 def build_model(config: TrainConfig, steps_per_epoch: int = 1) -> keras.Model:
     """Build and compile the model the config names (categorical cross-entropy, accuracy)."""
     model = BUILDERS[config.model](config)
-    smoothing = config.resolved().label_smoothing
+    smoothing = config.label_smoothing
     loss = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing) if smoothing else \
         "categorical_crossentropy"  # the tutorial's loss, as it wrote it
     model.compile(optimizer=make_optimizer(config, steps_per_epoch), loss=loss,

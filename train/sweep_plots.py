@@ -24,7 +24,7 @@ def save_curves(report: dict, out: Path) -> dict[str, Path]:
         for x, p in zip(xs, points):
             if p["value"] == curve["tutorial_value"]:
                 ax.plot([x], [100 * p["val_accuracy"]], "*", ms=14, color="tab:orange",
-                        label=f"{curve.get('base_label', 'tutorial')} ({p['value']})")
+                        label=f"{curve['base_label']} ({p['value']})")
         if h.numeric and h.log or name in ("filters", "batch_size", "dense_units"):
             ax.set_xscale("log")
             ax.set_xticks(xs, [str(x) for x in xs])

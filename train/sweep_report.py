@@ -109,7 +109,8 @@ def explain(name: str, curve: dict) -> str:
             f"{100 * worst['val_accuracy']:.2f} % ({name} = {worst['value']}) to "
             f"{100 * best['val_accuracy']:.2f} % ({name} = {best['value']})")
     if at:
-        text += f"; the {curve.get('base_label', 'tutorial')}'s {curve['tutorial_value']} gave {100 * at['val_accuracy']:.2f} %"
+        text += (f"; the {curve['base_label']}'s {curve['tutorial_value']} gave "
+                 f"{100 * at['val_accuracy']:.2f} %")
     fast, slow = min(points, key=lambda p: p["seconds"]), max(points, key=lambda p: p["seconds"])
     text += (f". Training took {fast['seconds']:.0f} s ({fast['value']}) to {slow['seconds']:.0f} s "
              f"({slow['value']})")
@@ -130,7 +131,7 @@ def markdown(report: dict, plots: dict) -> str:
             lines += [f"## {name}", "", explain(name, curve), "",
                       "| value | val accuracy % | train accuracy % | seconds | params | MACs |",
                       "|---|---:|---:|---:|---:|---:|"]
-            mark = f" ({curve.get('base_label', 'tutorial')})"
+            mark = f" ({curve['base_label']})"
             lines += [f"| {p['value']}{mark if p['value'] == curve['tutorial_value'] else ''} | "
                       f"{100 * p['val_accuracy']:.2f} | {100 * (p['train_accuracy'] or 0):.2f} | "
                       f"{p['seconds']:.0f} | {p['params']:,} | {p['macs']:,} |" for p in curve["points"]]
