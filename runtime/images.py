@@ -1,6 +1,7 @@
 """Image files → Fashion-MNIST pixels, by the dataset's own conversion (Xiao et al., arXiv 1708.07747).
 
-The paper's steps: trim edges close to the corner colour (5 % of the intensity range), resize the
+EXIF Orientation is applied first, so a phone photo is converted the way it is shown. The paper's
+steps: trim edges close to the corner colour (5 % of the intensity range), resize the
 longest edge to 28, sharpen, pad the short edge to 28 centred, negate, 8-bit grayscale. Zalando's
 product photos are dark garments on white, so the negation is what makes the dataset's
 light-on-dark polarity; ``invert="auto"`` negates only when the border is light, so a photo on a
@@ -38,6 +39,20 @@ def _pil():
     return Image, ImageFilter
 
 
+def upright(image, path: Path):
+    """``image`` as a viewer shows it: EXIF Orientation (1–8) applied, the tag dropped.
+
+    Phones store the sensor's pixels and put the display rotation in the tag (JPEG, PNG, WebP;
+    Pillow's TIFF reader applies its own tag on open, so TIFFs come here upright already).
+    """
+    from PIL import ImageOps
+
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception as exc:  # a hostile EXIF block can raise struct.error, KeyError, …
+        raise FmnistError(f"{path}: unreadable EXIF orientation ({first_line(exc, 200)})") from None
+
+
 def load_image(path: str | Path, invert: Invert | str = Invert.AUTO) -> np.ndarray:
     """Read an image file and convert it to a uint8 28×28 Fashion-MNIST image."""
     Image, _ = _pil()
@@ -47,7 +62,7 @@ def load_image(path: str | Path, invert: Invert | str = Invert.AUTO) -> np.ndarr
             warnings.simplefilter("error", Image.DecompressionBombWarning)  # guard on: refuse, don't warn
             with Image.open(path) as image:
                 image.load()
-                rgb = to_rgb(image)
+                rgb = to_rgb(upright(image, path))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise FmnistError(f"{path}: image too large (over {Image.MAX_IMAGE_PIXELS:,} pixels; "
                           "decompression-bomb guard)") from None
