@@ -78,9 +78,9 @@ def _timer(flatbuffer: bytes, shape: tuple):
 
 def measure(run_dir: Path, rounds: int = 5, calls: int = 2000, amx: str | None = None) -> list[dict]:
     """Median µs per part, float32 and int8, under the AMX policy ``amx`` (see runtime.amx)."""
-    from fmnist_edge.runtime.amx import apply_policy
+    from fmnist_edge.runtime.amx import apply_policy, command_policy
 
-    apply_policy(amx)  # before TensorFlow or LiteRT can ask for AMX
+    apply_policy(command_policy(amx))  # before TensorFlow or LiteRT can ask for AMX
     import keras
 
     model = keras.saving.load_model(Path(run_dir) / "model.keras", compile=False)

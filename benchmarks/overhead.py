@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist_edge.runtime import cliutil
+from fmnist_edge.runtime import amx, cliutil
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.quiet import native_stderr_captured
@@ -59,7 +59,8 @@ def measure(export_dir: Path, threads: int = 1, calls: int = 3000, rounds: int =
     image = load_fashion_mnist().x_test[0]
     pairs = []
     for fmt, quant in MODELS:
-        clf = Classifier.load(export_dir, format=fmt, quantization=quant, threads=threads)
+        clf = Classifier.load(export_dir, format=fmt, quantization=quant, threads=threads,
+                              amx=amx.command_policy())  # the bare loops run under it too
         clf.predict(image)  # leaves the prepared input in the classifier's buffer
         prepared = clf.runner.one.copy()
         bare = (_bare_tflite if fmt == "tflite" else _bare_onnx)(clf.path, prepared, threads)

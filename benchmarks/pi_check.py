@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fmnist_edge.runtime import amx
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 
@@ -152,7 +153,8 @@ def _x86_reference(export_dir: Path, inputs: dict) -> dict:
     """This machine's probabilities per (format, quantization), and fmnist-predict's labels."""
     probabilities, backends = {}, {}
     for fmt, quantization in {(f, q) for env in (MAIN, CLASSIC) for f, q, _ in env.models}:
-        clf = Classifier.load(export_dir, format=fmt, quantization=quantization)
+        clf = Classifier.load(export_dir, format=fmt, quantization=quantization,
+                              amx=amx.command_policy())  # as fmnist-predict runs it
         probabilities[(fmt, quantization)] = clf.predict(inputs["x"])
         backends[(fmt, quantization)] = clf.backend
     out = subprocess.run([sys.executable, "-m", "fmnist_edge.runtime.predict_cli", "--json",

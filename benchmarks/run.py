@@ -92,7 +92,8 @@ def _progress(total: int):
 
 def run_benchmark(config: BenchConfig) -> dict:
     """Measure accuracy, latency, throughput, cold start and size of every model; return the report."""
-    amx_policy.apply_policy(config.amx)  # before any engine (TensorFlow included) can ask for AMX
+    # before any engine (TensorFlow included) can ask for AMX
+    amx_policy.apply_policy(amx_policy.command_policy(config.amx))
     manifests, loaded, skipped = _entries(config)
     entries = [entry for entry, _ in loaded.values()]
     data = load_fashion_mnist(config.data_dir)

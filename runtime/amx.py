@@ -8,15 +8,21 @@ ai-edge-litert 2.3.0, 1 thread: int8 batch-1 p50 30.1 µs with AMX vs 15.3 µs w
 for the same reason (ollama/ollama#9203).
 
 Linux hands out AMX per process: a library must ask with ``arch_prctl(ARCH_REQ_XCOMP_PERM)``
-before using it, and XNNPACK falls back to AVX-512 VNNI when that call fails. ``deny`` (the
-default) installs a seccomp filter that makes exactly that call fail with EPERM, for every
-thread of this process and its children. Side effect: seccomp needs ``no_new_privs``, so child
-processes can no longer gain privileges through setuid programs (``sudo``). ``allow`` leaves
-the process alone. A permission already granted cannot be taken back; the status says so.
+before using it, and XNNPACK falls back to AVX-512 VNNI when that call fails. ``deny`` installs
+a seccomp filter that makes exactly that call fail with EPERM, for every thread of this process
+and its children. Side effect: seccomp needs ``no_new_privs``, so child processes can no longer
+gain privileges through setuid programs (``sudo``). ``allow`` leaves the process alone. A
+permission already granted cannot be taken back; the status says so.
+
+Who decides: the library (``Classifier.load``) applies a policy only when asked, by ``amx=`` or
+``$FMNIST_AMX``; unasked, on a CPU with AMX, it logs one warning and leaves the host process as it
+is. The project's own commands (fmnist-predict, fmnist-bench, the layer and overhead benchmarks)
+default to ``deny``, where it was measured to help (:func:`command_policy`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import struct
@@ -62,12 +68,23 @@ class AmxStatus:
                 "note": self.note}
 
 
-_state = {"policy": None, "note": "policy not applied yet"}
+UNSET = "unset"
+UNSET_NOTE = ("not set: engines may use AMX (amx='deny' or FMNIST_AMX=deny refuses it to this "
+              "process)")
+# Measured on a 2-core Xeon with AMX, tutorial CNN, ai-edge-litert 2.3.0, 1 thread (see above).
+WARNING = ("this CPU has Intel AMX and no AMX policy is set: XNNPACK's AMX int8 kernels ran the "
+           "tutorial CNN's int8 model about 2x slower at batch 1 (30 vs 15 us); pass "
+           "Classifier.load(amx='deny') or set FMNIST_AMX=deny to refuse AMX to this process "
+           "(a seccomp filter, inherited by child processes), or FMNIST_AMX=allow to keep it "
+           "without this warning")
+_state = {"policy": None, "note": UNSET_NOTE, "warned": False}
 
 
-def policy_from(value: str | Amx | None = None) -> Amx:
-    """``value``, else ``$FMNIST_AMX``, else ``deny``; a one-line error for anything else."""
-    raw = value if value is not None else os.environ.get(ENV) or Amx.DENY.value
+def policy_from(value: str | Amx | None = None, default: Amx | None = None) -> Amx | None:
+    """``value``, else ``$FMNIST_AMX``, else ``default``; a one-line error for anything else."""
+    raw = value if value is not None else os.environ.get(ENV) or None
+    if raw is None:
+        return default
     try:
         return Amx(raw)
     except ValueError:
@@ -76,19 +93,36 @@ def policy_from(value: str | Amx | None = None) -> Amx:
                           f"{', '.join(a.value for a in Amx)}") from None
 
 
-def apply_policy(value: str | Amx | None = None) -> AmxStatus:
-    """Apply the AMX policy once per process (later calls only report); returns the status."""
-    policy = policy_from(value)
+def command_policy(value: str | Amx | None = None) -> Amx:
+    """The project's commands: ``--amx``, else ``$FMNIST_AMX``, else ``deny``."""
+    return policy_from(value, Amx.DENY)
+
+
+def apply_policy(value: str | Amx | None = None, default: Amx | None = None) -> AmxStatus:
+    """Apply the AMX policy once per process (later calls only report); returns the status.
+
+    With no policy (no ``value``, no ``$FMNIST_AMX``, no ``default``) nothing is changed; on a
+    CPU with AMX one warning is logged per process, and a later call may still apply a policy.
+    """
+    policy = policy_from(value, default)
     if _state["policy"] is None:
-        _state["policy"] = policy.value
-        _state["note"] = _deny() if policy is Amx.DENY else "allowed: libraries may use AMX"
+        if policy is None:
+            _warn_once()
+        else:
+            _state["policy"] = policy.value
+            _state["note"] = _deny() if policy is Amx.DENY else "allowed: libraries may use AMX"
     return status()
 
 
 def status() -> AmxStatus:
     """The AMX status of this process, without changing anything."""
-    policy = _state["policy"] or policy_from().value
-    return AmxStatus(cpu_has_amx(), policy, _permission(), _state["note"])
+    return AmxStatus(cpu_has_amx(), _state["policy"] or UNSET, _permission(), _state["note"])
+
+
+def _warn_once() -> None:
+    if cpu_has_amx() and not _state["warned"]:
+        _state["warned"] = True
+        logging.getLogger(__name__).warning("fmnist-edge: %s", WARNING)
 
 
 @lru_cache(maxsize=1)

@@ -59,8 +59,9 @@ class Classifier:
 
         In a folder the default is the int8 model of the first format a backend here can run
         (TFLite, then ONNX). The file's sha256 must match the manifest unless ``verify=False``.
-        ``amx`` (``deny``/``allow``, default ``$FMNIST_AMX`` or ``deny``) is applied once per
-        process before the engine loads; see :mod:`fmnist_edge.runtime.amx`.
+        ``amx`` (``deny``/``allow``, default ``$FMNIST_AMX``) is applied once per process before
+        the engine loads; with neither, the process is left as it is (one warning on a CPU with
+        Intel AMX); see :mod:`fmnist_edge.runtime.amx`.
         """
         backend = _backend(backend)
         amx_policy.apply_policy(amx)

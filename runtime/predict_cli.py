@@ -50,12 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def action() -> int:
+        from .amx import command_policy
         from .classifier import Classifier, InputError
         from .inputs import read_inputs
 
         clf = Classifier.load(args.model, backend=args.backend, threads=args.threads,
                               format=args.format, quantization=args.quantization,
-                              verify=not args.no_verify, amx=args.amx)
+                              verify=not args.no_verify, amx=command_policy(args.amx))
         failed = 0
         for batch in read_inputs(args.inputs, args.invert):
             error = batch.error

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from fmnist_edge.runtime import amx
@@ -36,9 +37,10 @@ def _python(code: str, policy: str | None) -> list[str]:
 
 def test_policy_from_value_env_and_default(monkeypatch):
     monkeypatch.delenv(amx.ENV, raising=False)
-    assert amx.policy_from() is amx.Amx.DENY
+    assert amx.policy_from() is None  # the library's default: no policy
+    assert amx.command_policy(None) is amx.Amx.DENY  # the project's commands' default
     monkeypatch.setenv(amx.ENV, "allow")
-    assert amx.policy_from() is amx.Amx.ALLOW
+    assert amx.policy_from() is amx.Amx.ALLOW and amx.command_policy(None) is amx.Amx.ALLOW
     assert amx.policy_from("deny") is amx.Amx.DENY  # an explicit value wins over the environment
     monkeypatch.setenv(amx.ENV, "off")
     with pytest.raises(FmnistError, match=r"\$FMNIST_AMX='off': expected one of deny, allow"):
@@ -47,15 +49,56 @@ def test_policy_from_value_env_and_default(monkeypatch):
         amx.policy_from("maybe")
 
 
+LOAD_TWICE = ("from fmnist_edge.runtime.classifier import Classifier\n"
+              f"for _ in range(2): clf = Classifier.load({str(BUNDLED / 'doctor-tiny.tflite')!r})\n"
+              "print(clf.describe()['amx'])\n")
+
+
+def _run(code: str, policy: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != amx.ENV}
+    if policy is not None:
+        env[amx.ENV] = policy
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+
+
 @needs_amx
-def test_default_denies_amx_to_the_process_and_its_children():
-    code = ("from fmnist_edge.runtime.classifier import Classifier\n"
-            f"clf = Classifier.load({str(BUNDLED / 'doctor-tiny.tflite')!r})\n"
-            "print(clf.describe()['amx'])\n" + REQUEST +
+def test_the_library_leaves_the_process_alone_and_warns_once():
+    proc = _run(LOAD_TWICE + REQUEST, None)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.split("\n")
+    assert out[0].startswith("not set: engines may use AMX")
+    assert out[1] == "errno 0"  # no seccomp filter: AMX is still granted on request
+    warnings = [line for line in proc.stderr.splitlines() if "AMX" in line]
+    assert len(warnings) == 1 and "FMNIST_AMX=deny" in warnings[0] and "amx='deny'" in warnings[0]
+
+
+def test_no_warning_without_amx_or_with_a_policy():
+    for policy in ("allow", "deny"):
+        proc = _run(LOAD_TWICE, policy)
+        assert proc.returncode == 0 and proc.stderr == "", (policy, proc.stderr)
+    if not amx.cpu_has_amx():
+        proc = _run(LOAD_TWICE, None)
+        assert proc.returncode == 0 and proc.stderr == ""
+
+
+@needs_amx
+def test_the_library_denies_when_asked_by_the_environment():
+    out = _python(LOAD_TWICE + REQUEST, "deny")
+    assert out[0].startswith("denied: arch_prctl(ARCH_REQ_XCOMP_PERM) fails with EPERM")
+    assert out[1] == "errno 1"
+
+
+@needs_amx
+def test_fmnist_predict_denies_amx_to_the_process_and_its_children(tmp_path):
+    image = tmp_path / "a.npy"
+    np.save(image, np.zeros((28, 28), np.uint8))
+    code = ("from fmnist_edge.runtime import predict_cli\n"
+            f"rc = predict_cli.main([{str(BUNDLED / 'doctor-tiny.tflite')!r}, {str(image)!r}])\n"
+            "from fmnist_edge.runtime import amx\nprint(rc, amx.status().note)\n" + REQUEST +
             f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {REQUEST!r}])\n")
     out = _python(code, None)
-    assert out[0].startswith("denied: arch_prctl(ARCH_REQ_XCOMP_PERM) fails with EPERM")
-    assert out[1:3] == ["errno 1", "errno 1"]  # EPERM here and in a child process
+    assert out[1].startswith("0 denied: arch_prctl(ARCH_REQ_XCOMP_PERM) fails with EPERM")
+    assert out[2:4] == ["errno 1", "errno 1"]  # EPERM here and in a child process
 
 
 @needs_amx
