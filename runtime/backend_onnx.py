@@ -1,10 +1,14 @@
 """onnxruntime backend (``pip install fmnist-edge[onnx]``): CPU provider, all graph optimizations.
 
 Batch-1 calls go through I/O binding on preallocated buffers (about half the per-call cost of
-``session.run``, which converts inputs and allocates outputs each time).
+``session.run``, which converts inputs and allocates outputs each time). A session is
+thread-safe, its bound buffers are not: one runner serves one thread at a time, and
+:meth:`clone` gives another thread its own buffers and binding on the same session.
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 
@@ -37,23 +41,44 @@ class OnnxRunner:
         inp, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
         if inp.type != "tensor(float)":
             raise FmnistError(f"{source}: ONNX input is {inp.type}, expected float x/255")
+        if out.type != "tensor(float)":
+            raise FmnistError(f"{source}: ONNX output is {out.type}, expected float probabilities")
         self.input_name, self.output_name = inp.name, out.name
         self.input_shape = [d if isinstance(d, int) else -1 for d in inp.shape]
+        self.output_shape = [d if isinstance(d, int) else -1 for d in out.shape]
         self.input_dtype = np.dtype(np.float32)
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
-        self._bind_one(ort)
+        self._bind_one()
 
-    def _bind_one(self, ort) -> None:
+    def clone(self) -> "OnnxRunner":
+        """Another runner on the same session with buffers of its own (for another thread)."""
+        other = copy.copy(self)
+        other._bind_one()
+        return other
+
+    def _bind_one(self) -> None:
         shape = [1] + [abs(d) for d in self.input_shape[1:]]
+        classes = abs(self.output_shape[-1]) if self.output_shape else 0
         self.one = np.zeros(shape, np.float32)  # the caller writes the batch-1 input here
-        self._out1 = np.zeros((1, 10), np.float32)
+        self._out1 = np.zeros((1, classes), np.float32)
         self._binding = self.session.io_binding()
         self._binding.bind_input(self.input_name, "cpu", 0, np.float32, shape, self.one.ctypes.data)
-        self._binding.bind_output(self.output_name, "cpu", 0, np.float32, [1, 10], self._out1.ctypes.data)
+        self._binding.bind_output(self.output_name, "cpu", 0, np.float32, [1, classes],
+                                  self._out1.ctypes.data)
         self._run_bound = self.session.run_with_iobinding
 
+    def bind_one(self, prepare, operand, targets: dict, post):
+        """The whole batch-1 call as one function (see ``TFLiteRunner.bind_one``)."""
+        run, binding, out = self._run_bound, self._binding, self._out1
+
+        def call(x):
+            prepare(x, operand, targets[x.shape])
+            run(binding)
+            return post(out.copy())
+        return call
+
     def run_one(self) -> np.ndarray:
-        """Probabilities (1, 10) for the input the caller wrote into ``self.one``."""
+        """Probabilities (1, 10), a new array, for the input the caller wrote into ``self.one``."""
         self._run_bound(self._binding)
         return self._out1.copy()
 
