@@ -97,9 +97,24 @@ def gate_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def reference_checks(report: dict) -> list[dict]:
+    """A failed row per run whose accuracy had no float reference (its models met themselves)."""
+    return [{"check": f"{run}: float reference for the accuracy checks", "value": None,
+             "limit": "none here: an int8-only export was compared with itself", "ok": False}
+            for run in report.get("self_referenced", [])]
+
+
 def check_gate(report: dict, baseline: dict) -> int:
-    """Print the gate table; 1 (with a one-line stderr summary) when anything regressed, else 0."""
-    rows = accuracy_checks(report, baseline) + ratio_checks(report, baseline)
+    """Print the gate table; 1 (with a one-line stderr summary) when anything regressed, else 0.
+
+    A gate that checked nothing, or checked models against themselves, fails too: passing it
+    would say that nothing regressed when nothing was compared.
+    """
+    rows = reference_checks(report) + accuracy_checks(report, baseline) + ratio_checks(report, baseline)
+    if all(row["ok"] and row["value"] is None for row in rows):  # nothing but skipped rows
+        print("fmnist-bench: gate failed: no check ran (no model in the report matches the "
+              "baseline's formats and quantizations)", file=sys.stderr)
+        return 1
     failed = [row for row in rows if not row["ok"]]
     print("\n## Gate\n\n" + gate_table(failed or rows))
     if failed:

@@ -127,9 +127,21 @@ def _load(final: Path) -> Rootfs | None:
     except (OSError, ValueError, KeyError):
         return None
     root = final / "root"
-    pythons = sorted(p for p in (root / "usr/bin").glob("python3.*") if re.fullmatch(r"python3\.\d+", p.name))
+    pythons = [p for p in (root / "usr/bin").glob("python3.*") if re.fullmatch(r"python3\.\d+", p.name)]
     glibc = next((m.group(1) for d in debs if (m := re.match(r"libc6_(\d+\.\d+)", d))), None)
     if not pythons or glibc is None:
         return None
-    python = pythons[-1]
+    python = newest(pythons, lambda p: p.name.removeprefix("python"))
     return Rootfs(final, python, python.name.removeprefix("python"), glibc, debs)
+
+
+def newest(items, version_of):
+    """The item whose ``version_of(item)`` is highest as a version (3.11 > 3.9, 24.0 > 9.0.1)."""
+    from packaging.version import InvalidVersion, Version
+
+    def key(item):
+        try:
+            return (1, Version(version_of(item)))
+        except InvalidVersion:  # an odd name never beats a real version
+            return (0, Version("0"))
+    return max(items, key=key)

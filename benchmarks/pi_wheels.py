@@ -20,6 +20,7 @@ from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.errors import FmnistError
 
 from .pi_guest import Guest, GuestError
+from .pi_rootfs import newest
 
 REPO = Path(__file__).resolve().parents[1]  # a source checkout: benchmarks/ sits at its top
 DONE = ".fmnist-installed.json"
@@ -65,10 +66,10 @@ def _pip(args: list[str], what: str, env: dict | None = None) -> None:
 
 def pip_wheel(wheelhouse: Path) -> Path:
     """The pip wheel the guest runs pip from (a wheel is an importable zip)."""
-    found = sorted(wheelhouse.glob("pip-*.whl"))
+    found = list(wheelhouse.glob("pip-*.whl"))
     if not found:
         raise FmnistError(f"{wheelhouse}: no pip wheel; the guest installs with pip run from one")
-    return found[-1]
+    return newest(found, lambda wheel: wheel.name.split("-")[1])
 
 
 def foreign_wheels(wheelhouse: Path) -> list[str]:

@@ -122,17 +122,23 @@ def run_benchmark(config: BenchConfig) -> dict:
             "export_dir": str(config.export_dir), "runs": list(manifests),
             "export_dirs": [str(d) for d in config.export_dirs], "quick": config.quick, "plan": plan,
             "batch": config.batch, "reference": references[primary][1],
-            "references": {run: name for run, (_, name) in references.items()}, "keras": keras_note,
+            "references": {run: name for run, (_, name, _) in references.items()},
+            "self_referenced": sorted(run for run, (_, _, own) in references.items() if own),
+            "keras": keras_note,
             "skipped": skipped, "environment": environment(list(config.threads)),
             "records": records}
 
 
 def _reference(keras_model, entries: list[dict], predictions: dict, images: np.ndarray):
-    """Keras float predictions when TF is here; else the float32 artifact's (said in the report)."""
+    """(predictions, name, quantized): Keras float predictions when TF is here, else the float32
+    artifact's; with neither, the first artifact's own, flagged so that the gate refuses them."""
     if keras_model is not None:
-        return keras_baseline.keras_predictions(keras_model, images), "keras float32 model"
-    floats = [e for e in entries if e["quantization"] == "none"] or entries
-    return predictions[floats[0]["key"]], f"{floats[0]['file']} (no TensorFlow here)"
+        return keras_baseline.keras_predictions(keras_model, images), "keras float32 model", False
+    floats = [e for e in entries if e["quantization"] == "none"]
+    first = (floats or entries)[0]
+    name = f"{first['file']} (no TensorFlow here)" if floats else \
+        f"{first['file']} (no TensorFlow and no float32 artifact here: compared with itself)"
+    return predictions[first["key"]], name, not floats
 
 
 def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, keras_model,

@@ -102,13 +102,12 @@ def run_sweep(config, out: Path, train_fn: Callable | None = None) -> dict:
         enqueue_missing(study, ablation_plan(config))
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(config.to_json(), f)
-    workers = [subprocess.Popen([sys.executable, "-m", "fmnist_edge.train.sweep_cli", "--worker-config",
-                                 f.name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-               for _ in range(config.workers - 1)]
+    workers = start_workers([sys.executable, "-m", "fmnist_edge.train.sweep_cli", "--worker-config",
+                             f.name], config.workers - 1)
     try:
         run_worker(config, train_fn or train_trial)
     finally:
-        failed = _wait(workers)
+        failed = wait_workers(workers)
         Path(f.name).unlink(missing_ok=True)
     report = sweep_report.build(config, open_study(config))
     report["files"] = [str(p) for p in sweep_report.write(report, out)]
@@ -117,13 +116,31 @@ def run_sweep(config, out: Path, train_fn: Callable | None = None) -> dict:
     return report
 
 
-def _wait(workers: list) -> list[str]:
+def start_workers(command: list[str], count: int) -> list[tuple[subprocess.Popen, object]]:
+    """``count`` worker processes, each writing stderr to an unnamed temporary file.
+
+    A file, not a pipe: nobody reads a pipe until this process's own trials are done, and a worker
+    that writes more than the 64 KiB a pipe holds (TensorFlow's warnings, a traceback) would
+    stall until then, quietly making ``--workers 2`` one worker.
+    """
+    workers = []
+    for _ in range(count):
+        log = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+        workers.append((subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log), log))
+    return workers
+
+
+def wait_workers(workers: list) -> list[str]:
+    """Wait for every worker; one line per failed worker, with the last error line it wrote."""
     failed = []
-    for i, proc in enumerate(workers, start=2):
-        _, err = proc.communicate()
+    for i, (proc, log) in enumerate(workers, start=2):
+        proc.wait()
+        log.seek(0)
+        lines = [line.strip() for line in log.read().splitlines() if line.strip()]
+        log.close()
         if proc.returncode:
-            last = (err.strip().splitlines() or ["no output"])[-1]
-            failed.append(f"worker {i} exited {proc.returncode}: {last}")
+            errors = [line for line in lines if "Error" in line or "error:" in line]
+            failed.append(f"worker {i} exited {proc.returncode}: {(errors or lines or ['no output'])[-1]}")
     return failed
 
 

@@ -98,3 +98,16 @@ def test_two_runs_side_by_side_with_a_cross_run_gate(export_dir, tmp_path, capsy
     assert "edge-cnn tflite int8: accuracy drop" in captured.out and "1 of 3 checks regressed" in captured.err
     assert cli.main([runs[0], runs[0], *FAST, "--out", str(out)]) == 2
     _one_line(capsys, "a second export of run 'seed-cnn'")
+
+
+def test_an_int8_only_export_without_tensorflow_fails_the_gate(export_dir, tmp_path, capsys):
+    manifest = json.loads((export_dir / "manifest.json").read_text())
+    manifest["artifacts"] = [e for e in manifest["artifacts"] if e["quantization"] == "int8"]
+    (export_dir / "manifest.json").write_text(json.dumps(manifest))
+    baseline = tmp_path / "accuracy.json"
+    baseline.write_text(json.dumps({"accuracy": {"max_drop_points": {"int8": 1.0}}, "ratios": []}))
+    assert cli.main([str(export_dir), *FAST, "--out", str(tmp_path / "r"), "--gate", str(baseline)]) == 1
+    captured = capsys.readouterr()
+    assert "float reference for the accuracy checks" in captured.out and "REGRESSED" in captured.out
+    report = json.loads((tmp_path / "r/benchmark.json").read_text())
+    assert "compared with itself" in report["reference"]

@@ -73,3 +73,20 @@ def test_the_committed_baseline_loads():
 
     baseline = gate.load_baseline(Path(fmnist_edge.benchmarks.__file__).parent / "baseline.json")
     assert len(baseline["ratios"]) >= 4
+
+
+def test_a_gate_that_checked_nothing_fails(capsys):
+    report = {"environment": {"threads": [1]},
+              "records": [_record("onnx", "float16", 30.0, accuracy=0.9, drop_points=0.0, agreement=1.0)]}
+    assert gate.check_gate(report, BASELINE) == 1  # every ratio skipped, no accuracy budget applies
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "gate failed: no check ran" in err
+
+
+def test_a_model_compared_with_itself_fails(capsys):
+    report = _report()
+    report["self_referenced"] = ["seed-cnn"]  # an int8-only export, no TensorFlow: its own reference
+    assert gate.check_gate(report, BASELINE) == 1
+    captured = capsys.readouterr()
+    assert "seed-cnn: float reference for the accuracy checks" in captured.out
+    assert "compared with itself" in captured.out and "gate failed: 1 of 5" in captured.err

@@ -75,9 +75,9 @@ def test_failures_count_mismatches_against_the_threshold():
     (["--images", "0"], "--images"),
     (["--cpu", "cortex-a53"], "--cpu"),
 ])
-def test_bad_input_is_one_line_exit_2(args, fragment, capsys):
+def test_bad_input_is_one_line_exit_2(args, fragment, capsys, tmp_path):
     try:
-        code = pi_check.main(args)
+        code = pi_check.main(args + ["--cache", str(tmp_path)])
     except SystemExit as exc:  # argparse's own usage errors
         code = exc.code
     assert code == 2
@@ -86,15 +86,16 @@ def test_bad_input_is_one_line_exit_2(args, fragment, capsys):
 
 
 def test_missing_wheelhouse_is_one_line_exit_2(export_dir, tmp_path, capsys):
-    assert pi_check.main([str(export_dir), "--wheelhouse", str(tmp_path / "none")]) == 2
+    assert pi_check.main([str(export_dir), "--wheelhouse", str(tmp_path / "none"),
+                          "--cache", str(tmp_path / "cache")]) == 2
     assert "not a folder" in capsys.readouterr().err
 
 
 @pytest.mark.slow
-def test_emulated_pi4_matches_x86(tutorial_export, tmp_path):
+def test_emulated_pi4_matches_x86(tutorial_export, tmp_path, pi_cache):
     out = tmp_path / "reports"
     assert pi_check.main([str(tutorial_export.out_dir), "--cpu", "cortex-a72", "--images", "200",
-                          "--out", str(out)]) == 0
+                          "--out", str(out), "--cache", str(pi_cache)]) == 0
     report = json.loads((out / "pi.json").read_text())
     assert pi_report.failures(report) == [] and "Result: passed" in (out / "pi.md").read_text()
     engines = {(r["environment"], r["format"], r["backend"]) for r in report["records"]}
@@ -108,8 +109,8 @@ def test_emulated_pi4_matches_x86(tutorial_export, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_wheel_for_the_wrong_platform_fails_clearly(tutorial_export, tmp_path, capsys):
-    rootfs = pi_rootfs.build_rootfs(pi_check.default_cache(), shutil.which("qemu-aarch64-static"))
+def test_a_wheel_for_the_wrong_platform_fails_clearly(tutorial_export, tmp_path, capsys, pi_cache):
+    rootfs = pi_rootfs.build_rootfs(pi_cache, shutil.which("qemu-aarch64-static"))
     house = tmp_path / "wheels"
     pi_wheels.download(house, ["numpy>=1.26", "Pillow>=10",
                                "ai-edge-litert>=2.0", "onnxruntime>=1.20", "pip"],
@@ -119,7 +120,8 @@ def test_a_wheel_for_the_wrong_platform_fails_clearly(tutorial_export, tmp_path,
     subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
                     "--only-binary=:all:", "-d", str(house), f"numpy=={np.__version__}"], check=True)
     code = pi_check.main([str(tutorial_export.out_dir), "--cpu", "cortex-a72", "--images", "10",
-                          "--wheelhouse", str(house), "--out", str(tmp_path / "out")])
+                          "--wheelhouse", str(house), "--out", str(tmp_path / "out"),
+                          "--cache", str(pi_cache)])
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1, err
     assert "the Pi's pip refused fmnist-edge[litert,onnx]" in err and "numpy" in err
@@ -144,3 +146,19 @@ def test_a_second_check_waits_for_the_one_using_the_cache(tmp_path, capsys):
     thread.join(10)
     assert entered.is_set()  # ... and runs once the first is done
     assert "waiting for another Pi check using" in capsys.readouterr().err
+
+
+def test_the_newest_python_and_pip_are_picked_as_versions_not_strings(tmp_path):
+    final = tmp_path / "rootfs"
+    (final / "root/usr/bin").mkdir(parents=True)
+    for name in ("python3.9", "python3.11", "python3.11-config", "python3"):
+        (final / "root/usr/bin" / name).touch()
+    (final / pi_rootfs.STAMP).write_text(json.dumps({"debs": ["libc6_2.36-9_arm64.deb"]}))
+    found = pi_rootfs._load(final)
+    assert found.python.name == "python3.11" and found.python_version == "3.11"
+    house = tmp_path / "wheels"
+    house.mkdir()
+    for name in ("pip-9.0.3-py2.py3-none-any.whl", "pip-24.0-py3-none-any.whl",
+                 "pip-10.0.1-py2.py3-none-any.whl"):
+        (house / name).touch()
+    assert pi_wheels.pip_wheel(house).name == "pip-24.0-py3-none-any.whl"

@@ -1,4 +1,8 @@
-"""The runtime is what a device installs: importing it must never pull in TensorFlow."""
+"""The runtime is what a device installs: importing it loads numpy and nothing heavier.
+
+Engines (onnxruntime, ai_edge_litert, tflite_runtime) and Pillow load only inside the function that
+needs them, so ``fmnist-predict --help`` and a script that only reads the dataset stay fast.
+"""
 
 import json
 import pkgutil
@@ -7,7 +11,8 @@ import sys
 
 import fmnist_edge.runtime
 
-HEAVY = ["tensorflow", "keras", "tf2onnx", "onnx", "matplotlib", "pandas"]
+HEAVY = ["tensorflow", "keras", "tf2onnx", "onnx", "matplotlib", "pandas", "onnxruntime",
+         "ai_edge_litert", "tflite_runtime", "PIL"]
 
 
 def test_importing_every_runtime_module_loads_no_tensorflow():
@@ -20,3 +25,11 @@ def test_importing_every_runtime_module_loads_no_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_fmnist_predict_help_loads_nothing_heavy():
+    code = ("import json, sys\nfrom fmnist_edge.runtime import predict_cli\n"
+            "try:\n    predict_cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            f"print(json.dumps([h for h in {HEAVY!r} if h in sys.modules]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.splitlines()[-1]) == []

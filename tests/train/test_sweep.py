@@ -2,6 +2,8 @@
 
 import json
 import sqlite3
+import sys
+import time
 
 import pytest
 
@@ -241,3 +243,20 @@ def test_search_samples_the_regularizers_it_is_given(tmp_path):
     assert {o["erasing"] for o in overrides} <= {"on", "off"}
     text = (tmp_path / "out/sweep.md").read_text()
     assert "--dropout " in text and ("--erasing" in text or "--no-erasing" in text)
+
+
+def test_a_chatty_worker_runs_alongside_and_its_last_error_is_reported(tmp_path):
+    from fmnist_edge.train.sweep_cli import start_workers, wait_workers
+
+    done = tmp_path / "done"
+    # 200 KiB of warnings (a pipe holds 64 KiB), then the marker, then a traceback's last line
+    code = ("import sys, pathlib\nsys.stderr.write('W tensorflow: chatty\\n' * 10000)\n"
+            f"pathlib.Path({str(done)!r}).touch()\n"
+            "sys.stderr.write('Traceback (most recent call last):\\nValueError: boom\\n  at the end\\n')\n"
+            "sys.exit(1)\n")
+    workers = start_workers([sys.executable, "-c", code], 1)
+    deadline = time.monotonic() + 30
+    while not done.exists() and time.monotonic() < deadline:  # this process's own trials run now
+        time.sleep(0.05)
+    assert done.exists(), "the worker stalled on a full stderr pipe"
+    assert wait_workers(workers) == ["worker 2 exited 1: ValueError: boom"]
