@@ -6,12 +6,17 @@ The bare loop is what a user would write by hand with the input already in the m
 LiteRT ``set_tensor / invoke / get_tensor``, ONNX Runtime ``session.run``. ``Classifier.predict``
 additionally takes a uint8 image, prepares it and returns float probabilities. Both are timed in
 interleaved rounds (so machine drift hits them equally) and compared by the median per call.
+
+A second table shares one Classifier between 1, 2 and 8 threads, as a server's worker pool does:
+its own design (a runner per concurrent call) against one runner behind a lock.
 """
 
 from __future__ import annotations
 
 import statistics
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +83,57 @@ def measure(export_dir: Path, threads: int = 1, calls: int = 3000, rounds: int =
             for (f, q), (b, c) in samples.items()]
 
 
+def concurrent(export_dir: Path, threads=(1, 2, 8), calls: int = 4000, rounds: int = 3) -> list[dict]:
+    """Batch-1 images/s of N threads sharing one Classifier: its runner per thread, or one lock.
+
+    The lock is the other way to make a shared model safe (one runner, calls in turn); both are
+    measured on the same model in interleaved rounds, ``calls`` predictions per thread.
+    """
+    image = load_fashion_mnist().x_test[0]
+    rows = []
+    for fmt in ("tflite", "onnx"):
+        clf = Classifier.load(export_dir, format=fmt, quantization="int8", threads=1,
+                              amx=amx.command_policy())
+        lock = threading.Lock()
+
+        def locked(x, predict=clf.predict):
+            with lock:
+                return predict(x)
+        for n in threads:
+            ips = {"runners": [], "lock": []}
+            for _ in range(rounds):
+                for name, predict in (("runners", clf.predict), ("lock", locked)):
+                    ips[name].append(_images_per_second(predict, image, n, calls))
+            rows.append({"format": fmt, "threads": n, **{k: statistics.median(v) for k, v in ips.items()}})
+    return rows
+
+
+def _images_per_second(predict, image, threads: int, calls: int) -> float:
+    start = threading.Barrier(threads + 1)
+
+    def work():
+        start.wait()
+        for _ in range(calls):
+            predict(image)
+    pool = [threading.Thread(target=work) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    return threads * calls / (time.perf_counter() - began)
+
+
+def concurrent_table(rows: list[dict]) -> str:
+    """Markdown table of :func:`concurrent` results."""
+    lines = ["| model | threads | runner per thread img/s | one lock img/s | runners / lock |",
+             "|---|---:|---:|---:|---:|"]
+    lines += [f"| {r['format']} int8 | {r['threads']} | {r['runners']:,.0f} | {r['lock']:,.0f} | "
+              f"{r['runners'] / r['lock']:.2f} |" for r in rows]
+    return "\n".join(lines + ["", "Batch 1, 1 engine thread per runner, median of 3 interleaved rounds."])
+
+
 def table(rows: list[dict], threads: int) -> str:
     """Markdown table of :func:`measure` results."""
     lines = ["| model | bare loop µs | Classifier.predict µs | ratio (min–max over rounds) |",
@@ -101,8 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--calls", type=cliutil.positive_int, default=3000, help="timed calls per round")
     p.add_argument("--rounds", type=cliutil.positive_int, default=7, help="interleaved rounds")
     args = p.parse_args(argv)
-    return cliutil.run(p.prog, lambda: print(table(measure(
-        Path(args.export_dir), args.threads, args.calls, args.rounds), args.threads)) or 0)
+    def action() -> int:
+        export_dir = Path(args.export_dir)
+        print(table(measure(export_dir, args.threads, args.calls, args.rounds), args.threads))
+        print("\n" + concurrent_table(concurrent(export_dir)))
+        return 0
+    return cliutil.run(p.prog, action)
 
 
 if __name__ == "__main__":

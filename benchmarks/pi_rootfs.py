@@ -1,7 +1,7 @@
 """A minimal Debian arm64 root filesystem (Python and its libraries) from Debian's own packages.
 
 No debootstrap, no root-only kernel set-up: a private apt configuration (arm64, its own state and
-cache) whose sources are the host's own apt sources, ``apt-get install --download-only``, then
+cache) whose sources are the Debian entries of the host's own apt sources (see pi_sources), ``apt-get install --download-only``, then
 ``dpkg-deb -x`` of each package and the guest's ``ldconfig`` under qemu. About 40 packages, 17 MB
 downloaded, 78 MB unpacked, a few seconds; the result is cached and reused while it is complete.
 """
@@ -18,6 +18,8 @@ from pathlib import Path
 
 from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.errors import FmnistError
+
+from .pi_sources import arm64_sources
 
 PACKAGES = ("python3", "libstdc++6", "libgcc-s1", "libc-bin")
 HOST_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
@@ -50,16 +52,16 @@ def host_source_files(roots=HOST_SOURCES) -> list[Path]:
 
 
 def apt_config(work: Path, sources: list[Path]) -> Path:
-    """Write a private arm64 apt configuration under ``work`` using copies of ``sources``."""
+    """Write a private arm64 apt configuration under ``work`` from the Debian entries of ``sources``."""
     if not sources:
         raise FmnistError("no apt sources on this host (looked in /etc/apt/sources.list and "
                           "/etc/apt/sources.list.d); the arm64 packages come from the host's sources")
+    derived = arm64_sources(sources)
     parts = work / "sources.list.d"
     for folder in (parts, work / "state/lists/partial", work / "cache/archives/partial",
                    work / "preferences.d"):
         folder.mkdir(parents=True, exist_ok=True)
-    for i, source in enumerate(sources):
-        shutil.copyfile(source, parts / f"{i:02d}-{source.name}")
+    (parts / "debian-arm64.sources").write_text(derived)
     (work / "state/status").touch()
     conf = work / "apt.conf"
     # the host's apt.conf.d (proxies, mirror settings) still applies: only these paths are private

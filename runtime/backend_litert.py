@@ -82,18 +82,23 @@ class TFLiteRunner:
         return TFLiteRunner(*self._args)
 
     def _open(self, source: str):
-        """An allocated interpreter; XNNPACK first, the builtin kernels if XNNPACK refuses."""
+        """An allocated, once-invoked interpreter; XNNPACK first, the builtin kernels if XNNPACK
+        refuses. XNNPACK is applied at the first invoke, and kernels check their tensors then
+        (a damaged zero point, a missing bias), so a model is loaded only when one invoke ran."""
         try:
             with native_stderr_captured():  # XNNPACK prints an INFO banner on every load
                 interpreter = self._make()
                 interpreter.allocate_tensors()
+                interpreter.invoke()
             return interpreter
         except (ValueError, RuntimeError) as first_error:
             reason = first_line(first_error)
         try:
             builtin = self._resolver_types.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-            interpreter = self._make(experimental_op_resolver_type=builtin)
-            interpreter.allocate_tensors()
+            with native_stderr_captured():
+                interpreter = self._make(experimental_op_resolver_type=builtin)
+                interpreter.allocate_tensors()
+                interpreter.invoke()
         except (ValueError, RuntimeError, TypeError, AttributeError):
             raise FmnistError(f"{source}: not a loadable TFLite model ({reason})") from None
         self.delegate = "none (builtin kernels: XNNPACK refused the model)"

@@ -34,11 +34,14 @@ class OnnxRunner:
         options.log_severity_level = 3  # errors only: keep ORT's warnings off users' stderr
         if threads:
             options.intra_op_num_threads = threads
+        self.source = source
         try:
             self.session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # ORT raises InvalidProtobuf, Fail, … for a bad file
+            inp, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
+            # names and metadata are decoded as UTF-8 here: a damaged file fails now, not later
+            self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        except Exception as exc:  # ORT raises InvalidProtobuf, Fail, …; UnicodeDecodeError, IndexError
             raise FmnistError(f"{source}: not a loadable ONNX model ({first_line(exc)})") from None
-        inp, out = self.session.get_inputs()[0], self.session.get_outputs()[0]
         if inp.type != "tensor(float)":
             raise FmnistError(f"{source}: ONNX input is {inp.type}, expected float x/255")
         if out.type != "tensor(float)":
@@ -47,7 +50,6 @@ class OnnxRunner:
         self.input_shape = [d if isinstance(d, int) else -1 for d in inp.shape]
         self.output_shape = [d if isinstance(d, int) else -1 for d in out.shape]
         self.input_dtype = np.dtype(np.float32)
-        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
         self._bind_one()
 
     def clone(self) -> "OnnxRunner":

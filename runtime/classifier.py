@@ -24,7 +24,7 @@ import numpy as np
 from . import amx as amx_policy
 from . import manifest as mf
 from .backends import EXTRA, LIBRARY, Backend, format_of, format_runnable, open_runner, usable_formats
-from .errors import FmnistError, MissingExtraError
+from .errors import FmnistError, MissingExtraError, first_line
 from .labels import CLASS_NAMES
 from .preprocessing import IMAGE_SIZE, INPUT_SCALE
 from .quantize import dequantize, is_pixel_shift, quantize_images
@@ -285,7 +285,24 @@ def _facts(entry: dict | None, manifest: dict | None, runner) -> tuple[tuple[str
     """Labels and input scale: the manifest entry, the manifest, ONNX metadata, then the dataset's."""
     metadata = getattr(runner, "metadata", {}) or {}
     labels = ((entry or {}).get("labels") or (manifest or {}).get("labels")
-              or (json.loads(metadata["labels"]) if "labels" in metadata else None) or CLASS_NAMES)
+              or _metadata_json(metadata, "labels", runner) or CLASS_NAMES)
     pre = ((entry or {}).get("preprocessing") or (manifest or {}).get("preprocessing")
-           or (json.loads(metadata["preprocessing"]) if "preprocessing" in metadata else {}))
-    return tuple(labels), float(pre.get("scale", INPUT_SCALE))
+           or _metadata_json(metadata, "preprocessing", runner) or {})
+    scale = pre.get("scale", INPUT_SCALE) if isinstance(pre, dict) else None
+    if not (isinstance(labels, (list, tuple)) and labels and all(isinstance(x, str) for x in labels)):
+        raise FmnistError(f"{runner.source}: labels must be a list of class names, got {labels!r:.80}")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < float("inf"):
+        raise FmnistError(f"{runner.source}: preprocessing scale must be a positive number, "
+                          f"got {scale!r:.80}")
+    return tuple(labels), float(scale)
+
+
+def _metadata_json(metadata: dict, key: str, runner):
+    """A JSON value the exporter put in the ONNX metadata, or a one-line error if it is damaged."""
+    if key not in metadata:
+        return None
+    try:
+        return json.loads(metadata[key])
+    except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError of damaged bytes
+        raise FmnistError(f"{runner.source}: unreadable {key!r} in the ONNX metadata "
+                          f"({first_line(exc, 120)})") from None

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from fmnist_edge.benchmarks import pi_check, pi_report, pi_rootfs, pi_wheels
+from fmnist_edge.benchmarks import pi_check, pi_report, pi_rootfs, pi_sources, pi_wheels
 from fmnist_edge.benchmarks.pi_guest import PI4, PI5, _why, cpuinfo
 from fmnist_edge.runtime.errors import FmnistError
 
@@ -25,10 +25,78 @@ def test_apt_sources_come_from_the_host_files(tmp_path):
     assert [p.name for p in found] == ["debian.sources", "extra.list"]
     conf = pi_rootfs.apt_config(tmp_path / "apt", found).read_text()
     assert 'APT::Architecture "arm64";' in conf and "mirror.invalid" not in conf
-    copied = sorted(p.name for p in (tmp_path / "apt/sources.list.d").iterdir())
-    assert copied == ["00-debian.sources", "01-extra.list"]
+    derived = (tmp_path / "apt/sources.list.d/debian-arm64.sources").read_text()
+    assert derived.count("Types: deb") == 2 and "URIs: http://mirror.invalid/extra" in derived
     with pytest.raises(FmnistError, match="no apt sources on this host"):
         pi_rootfs.apt_config(tmp_path / "apt2", [])
+
+
+DEBIAN_LIST = """\
+# the classic one-line format (Debian 11/12 installs)
+deb http://mirror.invalid/debian bookworm main contrib
+deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://mirror.invalid/debian bookworm-updates main
+deb-src http://mirror.invalid/debian bookworm main
+deb http://security.invalid/debian-security bookworm-security main
+deb [arch=amd64] https://vendor.invalid/node nodistro main
+"""
+DEBIAN_SOURCES = """\
+Types: deb
+# http://snapshot.invalid/archive/debian/20250520T000000Z
+URIs: http://mirror.invalid/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://mirror.invalid/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: https://vendor.invalid/node_20.x
+Suites: nodistro
+Components: main
+Architectures: amd64
+"""
+UBUNTU_LIST = "deb http://archive.invalid/ubuntu/ noble main restricted\n" \
+              "deb http://archive.invalid/ubuntu/ noble-updates main restricted universe\n"
+UBUNTU_SOURCES = """\
+Types: deb
+URIs: http://archive.invalid/ubuntu/
+Suites: noble noble-updates noble-backports
+Components: main restricted universe multiverse
+Signed-By: /usr/share/keyrings/ubuntu-archive-keyring.gpg
+"""
+
+
+def _derive(tmp_path, name, text):
+    (tmp_path / name).write_text(text)
+    return pi_sources.arm64_sources([tmp_path / name])
+
+
+@pytest.mark.parametrize("name, text, suites, signed", [
+    ("sources.list", DEBIAN_LIST, ["bookworm", "bookworm-updates", "bookworm-security"], [1]),
+    ("debian.sources", DEBIAN_SOURCES, ["bookworm bookworm-updates", "bookworm-security"], [0, 1]),
+])
+def test_debian_sources_become_arm64_debian_sources(tmp_path, name, text, suites, signed):
+    stanzas = _derive(tmp_path, name, text).strip().split("\n\n")
+    assert [s.splitlines()[2] for s in stanzas] == [f"Suites: {s}" for s in suites]
+    assert all(s.startswith("Types: deb\nURIs: http") and "Architectures: arm64" in s for s in stanzas)
+    assert not any("vendor.invalid" in s or "amd64" in s or "deb-src" in s for s in stanzas)
+    key = "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg"
+    assert [i for i, s in enumerate(stanzas) if key in s] == signed
+
+
+@pytest.mark.parametrize("name, text", [("sources.list", UBUNTU_LIST), ("ubuntu.sources", UBUNTU_SOURCES)])
+def test_ubuntu_sources_are_refused_with_what_to_do(tmp_path, name, text):
+    with pytest.raises(FmnistError, match=r"Ubuntu's \(noble.*ports archive.*debian:bookworm container"):
+        _derive(tmp_path, name, text)
+
+
+def test_only_third_party_sources_are_refused(tmp_path):
+    with pytest.raises(FmnistError, match="no Debian apt sources on this host"):
+        _derive(tmp_path, "vendor.list", "deb https://vendor.invalid/node nodistro main\n")
 
 
 def test_every_manylinux_tag_up_to_the_guest_glibc():
