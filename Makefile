@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 RUN := artifacts/seed-cnn
 EDGE := artifacts/edge-cnn
 
-.PHONY: run test setup venv data qemu train edge-seeds runs export bench pi-check sweep doctor-models overhead layers clean help
+.PHONY: run test setup venv data qemu train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz clean help
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)) and"
@@ -22,6 +22,8 @@ help:
 	@echo "make edge-seeds - the edge CNN with seeds $(EDGE_SEEDS) too, and the README's runs table"
 	@echo "make sweep - the hyperparameter ablation (fmnist-sweep, $(SWEEP_EPOCHS) epochs per trial) into reports/sweep.*"
 	@echo "make pi-check - $(RUN)/export on an emulated Raspberry Pi 4 and 5 (qemu, arm64 wheels) into reports/pi.md"
+	@echo "make overhead - batch-1 cost of Classifier.predict vs the bare loop, and threads sharing one Classifier"
+	@echo "make fuzz  - 300 mutated copies of each int8 model through fmnist-predict: refused, accepted, crashed"
 
 setup: venv data
 
@@ -104,9 +106,15 @@ run: train runs export bench
 doctor-models: venv
 	$(PY) -m fmnist_edge.export.doctor_models
 
-# Batch-1 cost of Classifier.predict vs the bare engine loop (the README's overhead table).
-overhead: venv
-	$(PY) -m fmnist_edge.benchmarks.overhead artifacts/seed-cnn/export
+# Batch-1 cost of Classifier.predict vs the bare engine loop, and one Classifier shared by threads
+# (the README's overhead tables): the tutorial CNN, and the edge CNN when make run exported it.
+overhead: $(RUN)/export/manifest.json
+	$(PY) -m fmnist_edge.benchmarks.overhead $(RUN)/export
+	@if [ -f $(EDGE)/export/manifest.json ]; then $(PY) -m fmnist_edge.benchmarks.overhead $(EDGE)/export; fi
+
+# 300 mutated copies of each int8 model through fmnist-predict, one process each (README's counts).
+fuzz: $(RUN)/export/manifest.json
+	$(PY) -m fmnist_edge.benchmarks.fuzz $(RUN)/export --mutants 300
 
 # Where the batch-1 time goes: each part of the CNN as its own float32 / int8 TFLite model.
 layers: $(RUN)/model.keras
