@@ -106,9 +106,13 @@ class TFLiteRunner:
 
     def _resize(self, interpreter, n: int) -> None:
         shape = [n] + [abs(d) for d in self.input_shape[1:]]
-        with native_stderr_captured():  # re-applying XNNPACK prints the banner again
-            interpreter.resize_tensor_input(self._in, shape, strict=False)
-            interpreter.allocate_tensors()
+        try:
+            with native_stderr_captured():  # re-applying XNNPACK prints the banner again
+                interpreter.resize_tensor_input(self._in, shape, strict=False)
+                interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:  # a damaged graph can fail to plan a new shape
+            raise FmnistError(f"{self.source}: the model cannot run {n} image(s) at once "
+                              f"({first_line(exc)})") from None
 
     def op_names(self) -> list[str]:
         """Op names in the graph (``DELEGATE`` = ops XNNPACK took; ``Flex…`` = TF ops)."""

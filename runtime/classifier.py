@@ -187,7 +187,11 @@ class Classifier:
         ramp = np.arange(IMAGE_SIZE * IMAGE_SIZE, dtype=np.uint32).reshape(IMAGE_SIZE, IMAGE_SIZE)
         probes = (np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8), np.full((IMAGE_SIZE, IMAGE_SIZE), 255, np.uint8),
                   (ramp * 255 // ramp.max()).astype(np.uint8))
-        self._checked_batch(np.concatenate([self.predict(image) for image in probes]))
+        try:
+            self._checked_batch(np.concatenate([self.predict(image) for image in probes]))
+        except (RuntimeError, ValueError) as exc:  # the engine's own, from a damaged graph
+            raise FmnistError(f"{self.path}: the model failed on a probe image "
+                              f"({first_line(exc)})") from None
         return self
 
     def _slot(self, runner) -> _Slot:
