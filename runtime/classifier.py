@@ -123,9 +123,9 @@ class Classifier:
         except IndexError:  # every runner is busy in another thread
             slot = self._slot(self.runner.clone())
         try:
-            if x.dtype is U8 and x.shape in ONE_IMAGE:
+            if x.dtype is U8 and x.shape in ONE_IMAGE:  # `is`: the fast test, for the usual dtype
                 return slot.u8(x)
-            return self._predict_other(slot.runner, x)
+            return self._predict_other(slot, x)
         finally:
             idle.append(slot)
 
@@ -144,9 +144,12 @@ class Classifier:
                 "delegate": self.runner.delegate, "input_dtype": self.runner.input_dtype.name,
                 "verified": bool(self.entry), "amx": amx_policy.status().note}
 
-    def _predict_other(self, runner, x: np.ndarray) -> np.ndarray:
-        """One float image, or a batch of either dtype."""
+    def _predict_other(self, slot: _Slot, x: np.ndarray) -> np.ndarray:
+        """One float image (or a uint8 one of an equal but not identical dtype), or a batch."""
+        runner = slot.runner
         if x.shape in ONE_IMAGE:
+            if x.dtype == np.uint8:
+                return slot.u8(x)
             runner.one[...] = self._prepare_float(x).reshape(runner.one.shape)
             return self._post(runner.run_one())
         if not (x.ndim == 3 and x.shape[1:] == (IMAGE_SIZE, IMAGE_SIZE) or
