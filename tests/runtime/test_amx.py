@@ -26,11 +26,16 @@ print("errno", 0 if result == 0 else ctypes.get_errno())
 """
 
 
-def _python(code: str, policy: str | None) -> list[str]:
-    env = {k: v for k, v in os.environ.items() if k != amx.ENV}
+def _run(code: str, policy: str | None) -> subprocess.CompletedProcess:
+    # unbuffered, so the lines of a child process the code starts come after the code's own
+    env = {**{k: v for k, v in os.environ.items() if k != amx.ENV}, "PYTHONUNBUFFERED": "1"}
     if policy is not None:
         env[amx.ENV] = policy
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+
+
+def _python(code: str, policy: str | None) -> list[str]:
+    proc = _run(code, policy)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.split("\n")
 
@@ -52,13 +57,6 @@ def test_policy_from_value_env_and_default(monkeypatch):
 LOAD_TWICE = ("from fmnist_edge.runtime.classifier import Classifier\n"
               f"for _ in range(2): clf = Classifier.load({str(BUNDLED / 'doctor-tiny.tflite')!r})\n"
               "print(clf.describe()['amx'])\n")
-
-
-def _run(code: str, policy: str | None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != amx.ENV}
-    if policy is not None:
-        env[amx.ENV] = policy
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
 
 
 @needs_amx
