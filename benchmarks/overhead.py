@@ -59,7 +59,7 @@ def _bare_onnx(path: Path, prepared: np.ndarray, threads: int):
     return lambda: session.run(None, feeds)
 
 
-def measure(export_dir: Path, threads: int = 1, calls: int = 3000, rounds: int = 7) -> list[dict]:
+def measure(export_dir: Path, threads: int = 1, calls: int = 3000, rounds: int = 11) -> list[dict]:
     """Median µs per call, bare vs Classifier, for each int8/float model in the export."""
     image = load_fashion_mnist().x_test[0]
     pairs = []
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="export folder with manifest.json (default: %(default)s)")
     p.add_argument("--threads", type=cliutil.positive_int, default=1, help="engine threads (default: 1)")
     p.add_argument("--calls", type=cliutil.positive_int, default=3000, help="timed calls per round")
-    p.add_argument("--rounds", type=cliutil.positive_int, default=7, help="interleaved rounds")
+    p.add_argument("--rounds", type=cliutil.positive_int, default=11, help="interleaved rounds (default: 11)")
     args = p.parse_args(argv)
     def action() -> int:
         export_dir = Path(args.export_dir)
