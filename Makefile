@@ -114,7 +114,7 @@ overhead: $(RUN)/export/manifest.json
 
 # 300 mutated copies of each int8 model through fmnist-predict, one process each (README's counts).
 fuzz: $(RUN)/export/manifest.json
-	$(PY) -m fmnist_edge.benchmarks.fuzz $(RUN)/export --mutants 300
+	$(PY) -m fmnist_edge.benchmarks.fuzz $(RUN)/export --mutants 300 --update-readme README.md
 
 # Where the batch-1 time goes: each part of the CNN as its own float32 / int8 TFLite model.
 layers: $(RUN)/model.keras

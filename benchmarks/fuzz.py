@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist_edge.runtime import cliutil
+from fmnist_edge.runtime import atomic, cliutil
 from fmnist_edge.runtime import manifest as mf
 
 KINDS = ("bit flips", "truncation", "random bytes", "zeroed run")
@@ -158,11 +158,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--memory-mb", type=cliutil.positive_int, default=1024,
                    help="address-space limit of each fmnist-predict process (default: 1024)")
     p.add_argument("--workers", type=cliutil.positive_int, default=2, help="processes at once")
+    p.add_argument("--update-readme", metavar="FILE", default=None,
+                   help="write the table into FILE's fuzz block (<!-- fuzz:begin --> … end)")
     args = p.parse_args(argv)
 
     def action() -> int:
+        if args.update_readme:  # before minutes of work, not after
+            atomic.check_block(args.update_readme, "fuzz")
         rows = fuzz(Path(args.export_dir), args.mutants, args.seed, args.memory_mb, args.workers)
         print(table(rows))
+        if args.update_readme:
+            atomic.replace_block(args.update_readme, "fuzz", table(rows))
         return 1 if any(r["crashed"] or r["broken"] for r in rows) else 0
     return cliutil.run(p.prog, action)
 
