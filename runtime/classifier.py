@@ -5,7 +5,7 @@
     clf.classify(images, top_k=3)
 
 Labels, preprocessing scale and quantization come from the manifest and the model file itself.
-The batch-1 path writes straight into the engine's input memory and allocates only the result.
+The batch-1 path writes into a preallocated input buffer and allocates only the result.
 
 Threads: one ``Classifier`` may be shared by any number of threads. Each call takes a runner of
 its own from an idle list (a new one when every runner is busy: a TFLite interpreter, or an ONNX
@@ -187,12 +187,14 @@ class Classifier:
 
     def _probed(self) -> "Classifier":
         """Refuse a model that does not return probabilities for a black, a white and a ramp image."""
-        ramp = np.arange(IMAGE_SIZE * IMAGE_SIZE, dtype=np.uint32).reshape(IMAGE_SIZE, IMAGE_SIZE)
-        probes = (np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.uint8), np.full((IMAGE_SIZE, IMAGE_SIZE), 255, np.uint8),
-                  (ramp * 255 // ramp.max()).astype(np.uint8))
+        size = (IMAGE_SIZE, IMAGE_SIZE)
+        ramp = np.linspace(0, 255, IMAGE_SIZE * IMAGE_SIZE).astype(np.uint8).reshape(size)
+        probes = (np.zeros(size, np.uint8), np.full(size, 255, np.uint8), ramp)
         try:
             self._checked_batch(np.concatenate([self.predict(image) for image in probes]))
-        except (RuntimeError, ValueError) as exc:  # the engine's own, from a damaged graph
+        except FmnistError:
+            raise
+        except Exception as exc:  # the engine's own (ORT's are not RuntimeErrors), damaged graph
             raise FmnistError(f"{self.path}: the model failed on a probe image "
                               f"({first_line(exc)})") from None
         return self

@@ -2,6 +2,9 @@
 
 Python-level ``sys.stderr`` redirection does not reach C++ code, so this swaps fd 2 itself for a
 temporary file. What was captured is kept on the context object, so an error can still show it.
+The swap is process-wide: one at a time (a lock), or two threads loading models at once could
+each restore the other's temporary file as stderr for good; while a model loads (a few ms),
+what other threads write to fd 2 lands in that file too.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import threading
 from typing import Iterator
 
 
@@ -19,9 +23,17 @@ class Captured:
     text: str = ""
 
 
+_SWAP = threading.RLock()  # re-entrant: a capture inside a capture in one thread is fine
+
+
 @contextlib.contextmanager
 def native_stderr_captured() -> Iterator[Captured]:
     """Capture everything written to fd 2 inside the block (Python and native code alike)."""
+    with _SWAP:
+        yield from _captured()
+
+
+def _captured() -> Iterator[Captured]:
     captured = Captured()
     try:
         sys.stderr.flush()
