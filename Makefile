@@ -128,7 +128,7 @@ sweep: setup
 
 # The runtime on an emulated Raspberry Pi 4 and 5: Debian arm64, its Python, the real aarch64 wheels.
 pi-check: $(RUN)/export/manifest.json qemu
-	$(PY) -m fmnist_edge.benchmarks.pi_check $(RUN)/export --out reports
+	$(PY) -m fmnist_edge.benchmarks.pi.check $(RUN)/export --out reports
 	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/pi.md >> "$$GITHUB_STEP_SUMMARY"; fi
 
 test: setup $(RUN)/export/manifest.json

@@ -2,7 +2,7 @@ import shutil
 
 import pytest
 
-from fmnist_edge.benchmarks import pi_check
+from fmnist_edge.benchmarks.pi import check as pi_check
 from tests.runtime.conftest import export_dir  # noqa: F401  (the tiny-model export fixture)
 
 USER_CACHE = pi_check.default_cache  # the real one, kept before the guard below replaces it

@@ -19,10 +19,10 @@ from pathlib import Path
 from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.errors import FmnistError
 
-from .pi_guest import Guest, GuestError
-from .pi_rootfs import newest
+from .guest import Guest, GuestError
+from .rootfs import newest
 
-REPO = Path(__file__).resolve().parents[1]  # a source checkout: benchmarks/ sits at its top
+REPO = Path(__file__).resolve().parents[2]  # a source checkout: benchmarks/pi/ sits two below its top
 DONE = ".fmnist-installed.json"
 
 

@@ -1,6 +1,6 @@
 """Runs inside the emulated Pi: predict test images with one exported model, save the probabilities.
 
-    python -m fmnist_edge.benchmarks.pi_eval EXPORT_DIR IMAGES.npy OUT.npz FORMAT QUANT BACKEND
+    python -m fmnist_edge.benchmarks.pi.evaluate EXPORT_DIR IMAGES.npy OUT.npz FORMAT QUANT BACKEND
 
 Imports only NumPy and the runtime, as a device install has nothing else. Prints one JSON line:
 what was loaded and the load/predict seconds (emulated: ~500× slower than native, not a benchmark).

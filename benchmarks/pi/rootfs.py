@@ -1,8 +1,8 @@
 """A minimal Debian arm64 root filesystem (Python and its libraries) from Debian's own packages.
 
 No debootstrap, no root-only kernel set-up: a private apt configuration (arm64, its own state and
-cache) whose sources are the Debian entries of the host's own apt sources (see pi_sources), ``apt-get install --download-only``, then
-``dpkg-deb -x`` of each package and the guest's ``ldconfig`` under qemu. About 40 packages, 17 MB
+cache) whose sources are the Debian entries of the host's own apt sources (see ``sources``),
+``apt-get install --download-only``, then ``dpkg-deb -x`` of each package and the guest's ``ldconfig`` under qemu. About 40 packages, 17 MB
 downloaded, 78 MB unpacked, a few seconds; the result is cached and reused while it is complete.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.errors import FmnistError
 
-from .pi_sources import arm64_sources
+from .sources import arm64_sources
 
 PACKAGES = ("python3", "libstdc++6", "libgcc-s1", "libc-bin")
 HOST_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from fmnist_edge.runtime import atomic
 
-from . import pi_wheels
-from .environment import git_commit
-from .timing import dumps
+from . import wheels as pi_wheels
+from ..environment import git_commit
+from ..timing import dumps
 
 SCHEMA = 1
 

@@ -1,9 +1,9 @@
 """``make pi-check``: the runtime on an emulated Raspberry Pi (Debian arm64, its Python, real wheels).
 
-    python -m fmnist_edge.benchmarks.pi_check [EXPORT_DIR] [--images N] [--out reports/]
+    python -m fmnist_edge.benchmarks.pi.check [EXPORT_DIR] [--images N] [--out reports/]
 
-Steps: the cached arm64 root (pi_rootfs), the aarch64 wheels of ``[litert,onnx]`` and of
-``[tflite-runtime]`` resolved on the host and installed by the guest's pip (pi_wheels), then, for a
+Steps: the cached arm64 root (rootfs), the aarch64 wheels of ``[litert,onnx]`` and of
+``[tflite-runtime]`` resolved on the host and installed by the guest's pip (wheels), then, for a
 Pi 4 (cortex-a72) and a Pi 5 (cortex-a76): ``fmnist-doctor``, ``fmnist-predict`` on PNG files, and
 the int8 TFLite and ONNX models on N test images, compared image by image with this machine.
 """
@@ -26,9 +26,10 @@ from fmnist_edge.runtime import amx
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 
-from . import pi_report, pi_wheels
-from .pi_guest import CPUS, Guest, GuestError, PiCpu, find_qemu
-from .pi_rootfs import build_rootfs
+from . import report as pi_report
+from . import wheels as pi_wheels
+from .guest import CPUS, Guest, GuestError, PiCpu, find_qemu
+from .rootfs import build_rootfs
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def _evaluate(guest: Guest, env: PiEnv, site: Path, export_dir: Path, model: tup
     """One model on N test images in the guest, compared image by image with this machine."""
     fmt, quantization, backend = model
     out = work / f"{guest.cpu.qemu_cpu}-{env.name}-{fmt}-{quantization}.npz"
-    text, seconds = guest.python_run(["-m", "fmnist_edge.benchmarks.pi_eval", str(export_dir),
+    text, seconds = guest.python_run(["-m", "fmnist_edge.benchmarks.pi.evaluate", str(export_dir),
                                       str(inputs["npy"]), str(out), fmt, quantization, backend],
                                      site, f"{fmt} {quantization} on {backend}")
     loaded = json.loads(text.strip().splitlines()[-1])
@@ -241,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``make pi-check``: 0 passed, 1 a check failed, 2 bad input or set-up."""
     from fmnist_edge.runtime import cliutil
 
-    from .pi_guest import PI4, PI5
+    from .guest import PI4, PI5
 
     p = cliutil.ArgumentParser(prog="pi-check", description="Run the runtime on an emulated Raspberry "
                                "Pi 4 and 5 (Debian arm64, qemu user mode, the real aarch64 wheels).")

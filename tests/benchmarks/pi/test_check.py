@@ -8,8 +8,12 @@ import sys
 import numpy as np
 import pytest
 
-from fmnist_edge.benchmarks import pi_check, pi_report, pi_rootfs, pi_sources, pi_wheels
-from fmnist_edge.benchmarks.pi_guest import PI4, PI5, _why, cpuinfo
+from fmnist_edge.benchmarks.pi import check as pi_check
+from fmnist_edge.benchmarks.pi import report as pi_report
+from fmnist_edge.benchmarks.pi import rootfs as pi_rootfs
+from fmnist_edge.benchmarks.pi import sources as pi_sources
+from fmnist_edge.benchmarks.pi import wheels as pi_wheels
+from fmnist_edge.benchmarks.pi.guest import PI4, PI5, _why, cpuinfo
 from fmnist_edge.runtime.errors import FmnistError
 
 
