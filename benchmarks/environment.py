@@ -6,9 +6,9 @@ import os
 import platform
 import shutil
 import subprocess
-from importlib import metadata
 from pathlib import Path
 
+from fmnist_edge.runtime import system
 from fmnist_edge.runtime.amx import ENV as AMX_ENV
 from fmnist_edge.runtime.amx import status as amx_status
 from fmnist_edge.runtime.doctor import cpu_features
@@ -26,11 +26,7 @@ def _read(path: str) -> str | None:
 
 def cpu_model() -> str:
     """The CPU's model name (x86 'model name', ARM 'Model'/'Hardware'), else platform.processor()."""
-    for line in (_read("/proc/cpuinfo") or "").splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("model name", "Model", "Hardware") and value.strip():
-            return value.strip()
-    return platform.processor() or platform.machine()
+    return system.cpu_model() or platform.processor() or platform.machine()
 
 
 def pi_throttling() -> str | None:
@@ -57,11 +53,7 @@ def git_commit() -> str | None:
 def versions() -> dict:
     """Installed versions of the libraries that decide the figures."""
     found = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
+    found.update({name: v for name in LIBRARIES if (v := system.installed_version(name))})
     return found
 
 

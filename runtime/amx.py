@@ -16,7 +16,7 @@ permission already granted cannot be taken back; the status says so.
 
 Who decides: the library (``Classifier.load``) applies a policy only when asked, by ``amx=`` or
 ``$FMNIST_AMX``; unasked, on a CPU with AMX, it logs one warning and leaves the host process as it
-is. The project's own commands (fmnist-predict, fmnist-bench, the layer and overhead benchmarks)
+is. The project's own commands (fmnist-predict, fmnist-bench, fmnist-doctor, the layer and overhead benchmarks)
 default to ``deny``, where it was measured to help (:func:`command_policy`).
 """
 
@@ -29,9 +29,9 @@ import struct
 import sys
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
 
 from .errors import FmnistError
+from .system import cpu_flags
 
 ENV = "FMNIST_AMX"
 SYS_ARCH_PRCTL, SYS_SECCOMP = 158, 317  # x86-64 syscall numbers
@@ -125,16 +125,9 @@ def _warn_once() -> None:
         logging.getLogger(__name__).warning("fmnist-edge: %s", WARNING)
 
 
-@lru_cache(maxsize=1)
 def cpu_has_amx() -> bool:
     """True when /proc/cpuinfo lists ``amx_int8`` (Linux x86-64 only)."""
-    if not _linux_x86_64():
-        return False
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            return any(line.startswith("flags") and " amx_int8" in line for line in f)
-    except OSError:
-        return False
+    return _linux_x86_64() and "amx_int8" in cpu_flags()
 
 
 def _linux_x86_64() -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import platform
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import numpy as np
 from . import cliutil
 from .backends import FORMAT, Backend, availability
 from .errors import FmnistError
+from .system import cpu_flags, installed_version
 
 PROG = "fmnist-doctor"
 BUNDLED = Path(__file__).resolve().parent / "models"
@@ -28,15 +28,7 @@ NO_32BIT = ("32-bit ARM userland: ai-edge-litert and onnxruntime publish no 32-b
 
 def cpu_features() -> list[str]:
     """The CPU flags that decide which kernels run (from /proc/cpuinfo, Linux only)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = set()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):
-            flags.update(value.split())
+    flags = cpu_flags()
     return [f for f in X86_FLAGS + ARM_FLAGS if f in flags]
 
 
@@ -58,13 +50,15 @@ def system_report() -> list[tuple[str, str]]:
 
 def smoke_test(backend: Backend, model: Path | None) -> str:
     """Load a model on ``backend`` and run one image through it; returns a one-line result."""
+    from .amx import command_policy
     from .classifier import Classifier
 
     path = model or BUNDLED / f"doctor-tiny.{FORMAT[backend]}"
     if model and model.is_file() and model.suffix.lstrip(".") != FORMAT[backend]:
         return f"skipped ({model.name} is not a {FORMAT[backend]} model)"
     try:
-        clf = Classifier.load(path, backend=backend, format=FORMAT[backend], threads=1)
+        clf = Classifier.load(path, backend=backend, format=FORMAT[backend], threads=1,
+                              amx=command_policy())  # as fmnist-predict runs it
         image = np.zeros((28, 28), np.uint8)
         clf.predict(image)
         start = time.perf_counter()
@@ -108,10 +102,7 @@ def _amx_line() -> str:
 
 
 def _version(backend: Backend) -> str:
-    try:
-        return metadata.version(DISTRIBUTION[backend])
-    except metadata.PackageNotFoundError:
-        return "unknown version"
+    return installed_version(DISTRIBUTION[backend]) or "unknown version"
 
 
 def main(argv: list[str] | None = None) -> int:
