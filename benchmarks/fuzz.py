@@ -5,11 +5,12 @@
 Each mutant of the export's int8 ``.tflite`` and ``.onnx`` is one of four kinds, in turn: a few
 flipped bits, the file cut at a random offset, a run of up to 256 random bytes, or a run of zeros
 (fixed seeds, so a run repeats); half the offsets fall in the first or last 4 KiB, where the
-formats keep their structure, since weights take most of the bytes. It is saved as a bare file, with no manifest beside it, and classified by
-``fmnist-predict MUTANT image.png --json --top-k 10`` in its own process under a memory limit.
-Outcomes: *refused* (exit 2 and one line on stderr), *accepted* (exit 0 and ten finite
-probabilities that sum to 1), *crashed* (killed by a signal: SIGSEGV, SIGABRT, SIGBUS, SIGKILL) and
-*broken* (anything else: a traceback, another exit code, a malformed answer, a time-out).
+formats keep their structure, since weights take most of the bytes. It is saved as a bare file,
+with no manifest beside it, and classified by ``fmnist-predict MUTANT image.png --json --top-k 10``
+in its own process under a memory limit. Outcomes: *refused* (exit 2 and one line on stderr),
+*accepted* (exit 0 and ten finite probabilities that sum to 1), *crashed* (killed by a signal:
+SIGSEGV, SIGABRT, SIGBUS, SIGKILL) and *broken* (anything else: a traceback, another exit code, a
+malformed answer, a time-out).
 """
 
 from __future__ import annotations

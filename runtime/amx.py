@@ -16,8 +16,8 @@ permission already granted cannot be taken back; the status says so.
 
 Who decides: the library (``Classifier.load``) applies a policy only when asked, by ``amx=`` or
 ``$FMNIST_AMX``; unasked, on a CPU with AMX, it logs one warning and leaves the host process as it
-is. The project's own commands (fmnist-predict, fmnist-bench, fmnist-doctor, the layer and overhead benchmarks)
-default to ``deny``, where it was measured to help (:func:`command_policy`).
+is. The project's own commands (fmnist-predict, fmnist-bench, fmnist-doctor, the layer and overhead
+benchmarks) default to ``deny``, where it was measured to help (:func:`command_policy`).
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 No debootstrap, no root-only kernel set-up: a private apt configuration (arm64, its own state and
 cache) whose sources are the Debian entries of the host's own apt sources (see ``sources``),
-``apt-get install --download-only``, then ``dpkg-deb -x`` of each package and the guest's ``ldconfig`` under qemu. About 40 packages, 17 MB
-downloaded, 78 MB unpacked, a few seconds; the result is cached and reused while it is complete.
+``apt-get install --download-only``, then ``dpkg-deb -x`` of each package and the guest's
+``ldconfig`` under qemu. About 40 packages, 17 MB downloaded, 78 MB unpacked, a few seconds; the
+result is cached and reused while it is complete.
 """
 
 from __future__ import annotations
