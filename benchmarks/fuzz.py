@@ -29,6 +29,7 @@ import numpy as np
 
 from fmnist_edge.runtime import atomic, cliutil
 from fmnist_edge.runtime import manifest as mf
+from fmnist_edge.runtime.errors import FmnistError
 
 KINDS = ("bit flips", "truncation", "random bytes", "zeroed run")
 OUTCOMES = ("refused", "accepted", "crashed", "broken")
@@ -108,8 +109,6 @@ def fuzz(export_dir: Path, mutants: int = 300, seed: int = 0, memory_mb: int = 1
 
     manifest = mf.read_manifest(export_dir)
     if manifest is None:
-        from fmnist_edge.runtime.errors import FmnistError
-
         raise FmnistError(f"{export_dir}: no {mf.MANIFEST}; run fmnist-export first")
     rows = []
     with tempfile.TemporaryDirectory(prefix="fmnist-fuzz-") as tmp:

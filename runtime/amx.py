@@ -98,13 +98,14 @@ def command_policy(value: str | Amx | None = None) -> Amx:
     return policy_from(value, Amx.DENY)
 
 
-def apply_policy(value: str | Amx | None = None, default: Amx | None = None) -> AmxStatus:
+def apply_policy(value: str | Amx | None = None) -> AmxStatus:
     """Apply the AMX policy once per process (later calls only report); returns the status.
 
-    With no policy (no ``value``, no ``$FMNIST_AMX``, no ``default``) nothing is changed; on a
-    CPU with AMX one warning is logged per process, and a later call may still apply a policy.
+    With no policy (no ``value``, no ``$FMNIST_AMX``) nothing is changed; on a CPU with AMX one
+    warning is logged per process, and a later call may still apply a policy. Commands pass
+    :func:`command_policy`'s answer.
     """
-    policy = policy_from(value, default)
+    policy = policy_from(value)
     if _state["policy"] is None:
         if policy is None:
             _warn_once()
