@@ -30,6 +30,7 @@ import numpy as np
 from fmnist_edge.runtime import atomic, cliutil
 from fmnist_edge.runtime import manifest as mf
 from fmnist_edge.runtime.errors import FmnistError
+from fmnist_edge.runtime.formats import FORMATS, Format, Quantization
 
 KINDS = ("bit flips", "truncation", "random bytes", "zeroed run")
 OUTCOMES = ("refused", "accepted", "crashed", "broken")
@@ -114,8 +115,8 @@ def fuzz(export_dir: Path, mutants: int = 300, seed: int = 0, memory_mb: int = 1
     with tempfile.TemporaryDirectory(prefix="fmnist-fuzz-") as tmp:
         image = Path(tmp) / "image.png"
         Image.fromarray(load_fashion_mnist().x_test[0]).save(image)
-        for fmt in ("tflite", "onnx"):
-            entry = mf.choose_entry(manifest, export_dir, [fmt], "int8")
+        for fmt in Format:
+            entry = mf.choose_entry(manifest, export_dir, [fmt], Quantization.INT8)
             data = (export_dir / entry["file"]).read_bytes()
             rows.append(_fuzz_one(fmt, data, Path(tmp), image, mutants, seed, memory_mb, workers, timeout))
     return rows
@@ -125,7 +126,7 @@ def _fuzz_one(fmt, data, tmp, image, mutants, seed, memory_mb, workers, timeout)
     rng = np.random.default_rng([seed, len(fmt)])
     paths = []
     for i in range(mutants):
-        path = tmp / f"{fmt}-mutant-{i:04d}.{fmt}"
+        path = tmp / f"{fmt}-mutant-{i:04d}{FORMATS[fmt].suffix}"
         path.write_bytes(mutate(data, KINDS[i % len(KINDS)], rng))
         paths.append(path)
     with ThreadPoolExecutor(workers) as pool:

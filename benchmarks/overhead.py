@@ -24,11 +24,12 @@ import numpy as np
 from fmnist_edge.runtime import amx, cliutil
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
+from fmnist_edge.runtime.formats import Format, Quantization, quantization_label
 from fmnist_edge.runtime.quiet import native_stderr_captured
 
 from .timing import median_us
 
-MODELS = (("tflite", "int8"), ("tflite", "none"), ("onnx", "int8"), ("onnx", "none"))
+MODELS = tuple((f, q) for f in Format for q in (Quantization.INT8, Quantization.NONE))
 
 
 def _bare_tflite(path: Path, prepared: np.ndarray, threads: int):
@@ -59,6 +60,9 @@ def _bare_onnx(path: Path, prepared: np.ndarray, threads: int):
     return lambda: session.run(None, feeds)
 
 
+BARE = {Format.TFLITE: _bare_tflite, Format.ONNX: _bare_onnx}  # the loop a user writes by hand
+
+
 def measure(export_dir: Path, threads: int = 1, calls: int = 3000, rounds: int = 11) -> list[dict]:
     """Median µs per call, bare vs Classifier, for each int8/float model in the export."""
     image = load_fashion_mnist().x_test[0]
@@ -68,7 +72,7 @@ def measure(export_dir: Path, threads: int = 1, calls: int = 3000, rounds: int =
                               amx=amx.command_policy())  # the bare loops run under it too
         clf.predict(image)  # leaves the prepared input in the classifier's buffer
         prepared = clf.runner.one.copy()
-        bare = (_bare_tflite if fmt == "tflite" else _bare_onnx)(clf.path, prepared, threads)
+        bare = BARE[fmt](clf.path, prepared, threads)
         pairs.append((fmt, quant, bare, lambda c=clf: c.predict(image)))
     samples = {(f, q): ([], []) for f, q, _, _ in pairs}
     for _ in range(rounds):  # interleaved: every model and both paths in each round
@@ -91,8 +95,8 @@ def concurrent(export_dir: Path, threads=(1, 2, 8), calls: int = 4000, rounds: i
     """
     image = load_fashion_mnist().x_test[0]
     rows = []
-    for fmt in ("tflite", "onnx"):
-        clf = Classifier.load(export_dir, format=fmt, quantization="int8", threads=1,
+    for fmt in Format:
+        clf = Classifier.load(export_dir, format=fmt, quantization=Quantization.INT8, threads=1,
                               amx=amx.command_policy())
         lock = threading.Lock()
 
@@ -139,7 +143,7 @@ def table(rows: list[dict], threads: int) -> str:
     lines = ["| model | bare loop µs | Classifier.predict µs | ratio (min–max over rounds) |",
              "|---|---:|---:|---:|"]
     for r in rows:
-        name = f"{r['format']} {'float32' if r['quantization'] == 'none' else r['quantization']}"
+        name = f"{r['format']} {quantization_label(r['quantization'])}"
         low, high = r["ratio_spread"]
         lines.append(f"| {name} | {r['bare_us']:.1f} | {r['classifier_us']:.1f} "
                      f"| {r['ratio']:.2f} ({low:.2f}–{high:.2f}) |")

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from fmnist_edge.runtime import atomic
+from fmnist_edge.runtime.formats import Format, Quantization
 from fmnist_edge.runtime.labels import CLASS_NAMES
 
 from .report import _name
@@ -88,7 +89,7 @@ def per_class(report: dict, plt, path: Path) -> Path:
 def confusion_diff(report: dict, plt, path: Path) -> Path:
     """Confusion-matrix difference (model − reference) of the int8 TFLite model (else the first)."""
     records = _first_thread(report)
-    r = next((r for r in records if r["format"] == "tflite" and r["quantization"] == "int8"), records[0])
+    r = next((r for r in records if r["format"] == Format.TFLITE and r["quantization"] == Quantization.INT8), records[0])
     diff = np.array(r["confusion_diff"])
     fig, ax = plt.subplots(figsize=(8, 7))
     limit = max(1, int(np.abs(diff).max()))

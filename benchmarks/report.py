@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fmnist_edge.runtime import atomic
+from fmnist_edge.runtime.formats import Format, Quantization, quantization_label
 from fmnist_edge.runtime.labels import CLASS_NAMES
 
 from .timing import dumps
@@ -14,7 +15,7 @@ def _name(r: dict) -> str:
     prefix = f"{r['label']} " if r.get("label") else ""  # set when several runs sit side by side
     if r["format"] == "keras":
         return prefix + ("Keras model.predict" if r["quantization"] == "predict" else "Keras compiled call")
-    return f"{prefix}{r['format']} {'float32' if r['quantization'] == 'none' else r['quantization']}"
+    return f"{prefix}{r['format']} {quantization_label(r['quantization'])}"
 
 
 def _f(value, fmt: str, suffix: str = "") -> str:
@@ -46,8 +47,8 @@ def runs_table(report: dict) -> str:
     rows = ["| run | float accuracy % | int8 TFLite KB | int8 accuracy % | int8 drop pt | "
             "int8 b1 p50 µs | int8 img/s |", "|---|---:|---:|---:|---:|---:|---:|"]
     for run in report.get("runs", []):
-        r = next((r for r in report["records"] if r.get("run") == run and r["format"] == "tflite"
-                  and r["quantization"] == "int8" and r["threads"] == first), None)
+        r = next((r for r in report["records"] if r.get("run") == run and r["format"] == Format.TFLITE
+                  and r["quantization"] == Quantization.INT8 and r["threads"] == first), None)
         if r is not None:
             rows.append(f"| {run} | {r['reference_accuracy'] * 100:.2f} | {r['size_bytes'] / 1024:.0f} "
                         f"| {r['accuracy'] * 100:.2f} | {r['drop_points']:+.2f} | {r['latency_us']['p50']:.1f} "

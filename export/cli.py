@@ -8,7 +8,9 @@ import sys
 
 from fmnist_edge.runtime import cliutil
 
-from .config import SUPPORTED, ExportConfig, Format, OnnxActivations, Quantization
+from fmnist_edge.runtime.formats import supported
+
+from .config import ExportConfig, Format, OnnxActivations, Quantization
 
 PROG = "fmnist-export"
 ALL = "all"
@@ -58,9 +60,9 @@ def config_from_args(args: argparse.Namespace) -> ExportConfig:
                           onnx_activations=args.onnx_activations, max_drop=args.max_drop,
                           check=not args.no_check)
     if not config.jobs():
-        supported = ", ".join(q.value for q in SUPPORTED[formats[0]])
+        supported_here = ", ".join(q.value for q in supported(formats[0]))
         raise cliutil.UsageError(f"--format {args.format} does not support --quantize "
-                                 f"{args.quantize} (supported: {supported})")
+                                 f"{args.quantize} (supported: {supported_here})")
     return config
 
 

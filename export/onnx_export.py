@@ -16,11 +16,25 @@ import numpy as np
 from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.errors import first_line
 
-from .config import OnnxActivations, Quantization
+from .config import Conversion, OnnxActivations, Quantization
 from .errors import ExportError
 from .source import serving_function
 
 MAX_ABS_DIFF = 1e-4  # float ONNX vs Keras on probabilities; measured ~1e-7 on the tutorial CNN
+
+
+def convert(job: Conversion) -> dict:
+    """The pipeline's converter call: labels, preprocessing and source hash go into the metadata."""
+    from fmnist_edge.runtime.labels import CLASS_NAMES
+
+    from .manifest import PREPROCESSING
+
+    quantization = job.variant.quantization
+    metadata = {"labels": list(CLASS_NAMES), "preprocessing": PREPROCESSING,
+                "source_sha256": job.source.sha256, "producer": "fmnist-edge",
+                "quantization": quantization.value}
+    return export_onnx(job.source.model, quantization, job.calibration, job.target, metadata,
+                       job.config.onnx_activations, job.config.opset)
 
 
 def export_onnx(model, quantization: Quantization, calibration: np.ndarray, target: Path,

@@ -8,6 +8,7 @@ previous export folder exactly as it was.
 from __future__ import annotations
 
 import datetime
+import importlib
 import os
 import shutil
 import tempfile
@@ -19,14 +20,15 @@ import numpy as np
 from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.errors import FmnistError
+from fmnist_edge.runtime.formats import FORMATS, VARIANTS
 from fmnist_edge.runtime.labels import CLASS_NAMES
 from fmnist_edge.runtime.preprocessing import to_model_input
 
 from . import manifest as mf
 from .calibration import CALIBRATION_SEED, calibration_sample
-from .config import ExportConfig, Format, Quantization, artifact_name
+from .config import Conversion, ExportConfig
 from .errors import CheckFailed
-from .source import SourceModel, export_saved_model, load_source
+from .source import SourceModel, load_source
 
 
 @dataclass(frozen=True)
@@ -84,36 +86,21 @@ def _export_all(source: SourceModel, config: ExportConfig, data, calibration: np
     entries = []
     with tempfile.TemporaryDirectory(prefix="fmnist-export-") as scratch:
         bar = tqdm(jobs, desc="export", unit="model", disable=_disabled(progress))
-        for fmt, quant in bar:
-            bar.set_postfix_str(f"{fmt.value} {quant.value}: converting")
-            path = staging / artifact_name(fmt, quant)
-            facts = _convert(source, fmt, quant, calibration, path, config, Path(scratch))
-            runtime_model = load_artifact(path, fmt)
+        for variant in bar:
+            name = f"{variant.format} {variant.quantization}"
+            bar.set_postfix_str(f"{name}: converting")
+            path = staging / variant.file_name
+            converter = importlib.import_module(f"{__package__}.{FORMATS[variant.format].converter}")
+            facts = converter.convert(Conversion(source, variant, calibration, path, config,
+                                                 Path(scratch)))
+            runtime_model = load_artifact(path, variant.format)
             if reference is not None:
-                bar.set_postfix_str(f"{fmt.value} {quant.value}: checking on 10k test images")
+                bar.set_postfix_str(f"{name}: checking on 10k test images")
                 facts["check"] = check_artifact(runtime_model, data.x_test, data.y_test,
                                                 reference, config.max_drop)
-            entries.append(mf.artifact_entry(path, fmt.value, quant.value, runtime_model, facts))
+            entries.append(mf.artifact_entry(path, variant.format.value, variant.quantization.value,
+                                             runtime_model, facts))
     return entries
-
-
-def _convert(source: SourceModel, fmt: Format, quant: Quantization, calibration: np.ndarray,
-             path: Path, config: ExportConfig, scratch: Path) -> dict:
-    if fmt is Format.TFLITE:
-        from .tflite_export import export_tflite
-
-        saved = scratch / "saved_model"
-        if not saved.exists():  # one SavedModel serves every TFLite variant
-            export_saved_model(source.model, saved)
-        export_tflite(saved, quant, calibration, path)
-        return {}
-    from .onnx_export import export_onnx
-
-    metadata = {"labels": list(CLASS_NAMES), "preprocessing": mf.PREPROCESSING,
-                "source_sha256": source.sha256, "producer": "fmnist-edge",
-                "quantization": quant.value}
-    return export_onnx(source.model, quant, calibration, path, metadata,
-                       config.onnx_activations, config.opset)
 
 
 def _keras_predictions(model, images: np.ndarray) -> np.ndarray:
@@ -126,8 +113,7 @@ def _disabled(progress: bool | None) -> bool | None:
 
 
 def _manifest(source: SourceModel, config: ExportConfig, entries: list[dict], out: Path) -> dict:
-    order = {name: i for i, name in enumerate(
-        artifact_name(f, q) for f in Format for q in Quantization)}
+    order = {v.file_name: i for i, v in enumerate(VARIANTS)}  # the table's order
     return {
         "schema": mf.SCHEMA,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fmnist_edge.runtime.formats import quantization_label
+
 
 def artifacts_table(manifest: dict) -> str:
     """Markdown table of every artifact in ``manifest``; size ratio is against the float32 file."""
@@ -28,7 +30,7 @@ def artifacts_table(manifest: dict) -> str:
 
 
 def _quant_label(entry: dict) -> str:
-    label = "float32" if entry["quantization"] == "none" else entry["quantization"]
+    label = quantization_label(entry["quantization"])
     if entry.get("activations"):
         label += f" ({entry['activations']} activations)"
     return label

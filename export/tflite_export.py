@@ -15,8 +15,18 @@ from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.errors import first_line
 from fmnist_edge.runtime.quiet import native_stderr_captured
 
-from .config import Quantization
+from .config import Conversion, Quantization
 from .errors import ExportError
+from .source import export_saved_model
+
+
+def convert(job: Conversion) -> dict:
+    """The pipeline's converter call: one SavedModel (in ``job.scratch``) serves every variant."""
+    saved = job.scratch / "saved_model"
+    if not saved.exists():
+        export_saved_model(job.source.model, saved)
+    export_tflite(saved, job.variant.quantization, job.calibration, job.target)
+    return {}
 
 
 def export_tflite(saved_model: Path, quantization: Quantization, calibration: np.ndarray,
@@ -92,9 +102,9 @@ def _representative(calibration: np.ndarray):
 
 
 def _refuse_flex(path: Path) -> None:
-    from fmnist_edge.runtime.backend_litert import open_litert
+    from fmnist_edge.runtime.backend_litert import open_model
 
-    ops = open_litert(path.read_bytes(), str(path)).op_names()
+    ops = open_model(path.read_bytes(), str(path)).op_names()
     flex = sorted({op for op in ops if op.lower().startswith("flex")})
     if flex:
         path.unlink()

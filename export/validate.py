@@ -10,16 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Format
+from fmnist_edge.runtime.formats import FORMATS, Format
 
 
 def load_artifact(path: Path, fmt: Format):
     """The runtime Classifier for a freshly written file (not yet in a manifest)."""
-    from fmnist_edge.runtime.backends import Backend
     from fmnist_edge.runtime.classifier import Classifier
 
-    backend = Backend.LITERT if fmt is Format.TFLITE else Backend.ONNXRUNTIME
-    return Classifier.load(path, backend=backend, verify=False)
+    # the format's first engine, which the export extras install (ai-edge-litert, onnxruntime)
+    return Classifier.load(path, backend=FORMATS[fmt].backends[0], verify=False)
 
 
 def check_artifact(classifier, x_test: np.ndarray, y_test: np.ndarray,

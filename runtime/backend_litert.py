@@ -13,7 +13,8 @@ import sys
 
 import numpy as np
 
-from .errors import FmnistError, MissingExtraError, first_line
+from .errors import FmnistError, first_line
+from .formats import ENGINES, Backend
 from .quantize import QuantParams
 from .quiet import native_stderr_captured
 
@@ -32,7 +33,7 @@ def litert_interpreter_class():
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
-        raise MissingExtraError("ai-edge-litert", "litert") from None
+        raise ENGINES[Backend.LITERT].missing() from None
     return Interpreter
 
 
@@ -159,6 +160,11 @@ class TFLiteRunner:
         return np.concatenate(outputs)[:n]
 
 
-def open_litert(model_bytes: bytes, source: str, threads: int | None = None) -> TFLiteRunner:
-    """A TFLiteRunner on ai-edge-litert."""
+def check() -> None:
+    """Raise MissingExtraError when ai-edge-litert is not installed."""
+    litert_interpreter_class()
+
+
+def open_model(model_bytes: bytes, source: str, threads: int | None = None) -> TFLiteRunner:
+    """A TFLiteRunner on ai-edge-litert (``[litert]``)."""
     return TFLiteRunner(model_bytes, litert_interpreter_class(), threads, "litert", source)

@@ -12,9 +12,28 @@ import copy
 
 import numpy as np
 
-from .errors import FmnistError, MissingExtraError, first_line
+from .errors import FmnistError, first_line
+from .formats import ENGINES, Backend
 
 CHUNK = 1024  # images per session.run for batches
+
+
+def _onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ENGINES[Backend.ONNXRUNTIME].missing() from None
+    return onnxruntime
+
+
+def check() -> None:
+    """Raise MissingExtraError when onnxruntime is not installed."""
+    _onnxruntime()
+
+
+def open_model(model_bytes: bytes, source: str, threads: int | None = None) -> "OnnxRunner":
+    """An OnnxRunner on the CPU execution provider (``[onnx]``)."""
+    return OnnxRunner(model_bytes, source, threads)
 
 
 class OnnxRunner:
@@ -25,10 +44,7 @@ class OnnxRunner:
     input_quant = output_quant = None
 
     def __init__(self, model_bytes: bytes, source: str, threads: int | None = None) -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise MissingExtraError("onnxruntime", "onnx") from None
+        ort = _onnxruntime()
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only: keep ORT's warnings off users' stderr

@@ -27,7 +27,12 @@ def tflite_runtime_interpreter_class():
     return Interpreter
 
 
-def open_tflite_runtime(model_bytes: bytes, source: str, threads: int | None = None) -> TFLiteRunner:
+def check() -> None:
+    """Raise BackendUnavailable when tflite-runtime is missing or cannot work with this NumPy."""
+    tflite_runtime_interpreter_class()
+
+
+def open_model(model_bytes: bytes, source: str, threads: int | None = None) -> TFLiteRunner:
     """A TFLiteRunner on tflite-runtime (NumPy < 2 only)."""
     return TFLiteRunner(model_bytes, tflite_runtime_interpreter_class(), threads,
                         "tflite-runtime", source)

@@ -23,8 +23,9 @@ import numpy as np
 
 from . import amx as amx_policy
 from . import manifest as mf
-from .backends import EXTRA, LIBRARY, Backend, format_of, format_runnable, open_runner, usable_formats
-from .errors import FmnistError, MissingExtraError, first_line
+from .backends import format_runnable, missing_extra, open_runner, usable_formats
+from .errors import FmnistError, first_line
+from .formats import Backend, format_of
 from .labels import CLASS_NAMES
 from .preprocessing import IMAGE_SIZE, INPUT_SCALE
 from .quantize import dequantize, is_pixel_shift, quantize_images
@@ -261,8 +262,7 @@ def _backend(value) -> Backend:
 def _runnable_formats(backend: Backend) -> list[str]:
     formats = [f for f in usable_formats(backend) if format_runnable(f, backend)]
     if not formats:
-        fmt = usable_formats(backend)[0]
-        raise MissingExtraError(LIBRARY[fmt], EXTRA[fmt] if backend is not Backend.AUTO else "litert")
+        raise missing_extra(usable_formats(backend)[0])
     return formats
 
 

@@ -10,14 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from . import cliutil
-from .backends import FORMAT, Backend, availability
+from .backends import availability
 from .errors import FmnistError
+from .formats import ENGINES, FORMATS, Backend
 from .system import cpu_flags, installed_version
 
 PROG = "fmnist-doctor"
 BUNDLED = Path(__file__).resolve().parent / "models"
-DISTRIBUTION = {Backend.LITERT: "ai-edge-litert", Backend.TFLITE_RUNTIME: "tflite-runtime",
-                Backend.ONNXRUNTIME: "onnxruntime"}
 X86_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
 ARM_FLAGS = ("asimd", "asimddp", "i8mm", "sve", "bf16")  # asimddp = dot product (SDOT/UDOT)
 NO_32BIT = ("32-bit ARM userland: ai-edge-litert and onnxruntime publish no 32-bit ARM (armv7l) "
@@ -53,11 +52,12 @@ def smoke_test(backend: Backend, model: Path | None) -> str:
     from .amx import command_policy
     from .classifier import Classifier
 
-    path = model or BUNDLED / f"doctor-tiny.{FORMAT[backend]}"
-    if model and model.is_file() and model.suffix.lstrip(".") != FORMAT[backend]:
-        return f"skipped ({model.name} is not a {FORMAT[backend]} model)"
+    fmt = ENGINES[backend].format
+    path = model or BUNDLED / f"doctor-tiny{FORMATS[fmt].suffix}"
+    if model and model.is_file() and model.suffix.lower() != FORMATS[fmt].suffix:
+        return f"skipped ({model.name} is not a {fmt} model)"
     try:
-        clf = Classifier.load(path, backend=backend, format=FORMAT[backend], threads=1,
+        clf = Classifier.load(path, backend=backend, format=fmt, threads=1,
                               amx=command_policy())  # as fmnist-predict runs it
         image = np.zeros((28, 28), np.uint8)
         clf.predict(image)
@@ -77,7 +77,7 @@ def run(model: Path | None) -> int:
     if is_32bit_arm():
         print(f"{'note':14} {NO_32BIT}")
     working = 0
-    for backend in (Backend.LITERT, Backend.TFLITE_RUNTIME, Backend.ONNXRUNTIME):
+    for backend in ENGINES:
         problem = availability(backend)
         if problem:
             print(f"{backend.value:14} not available: {problem}")
@@ -102,7 +102,7 @@ def _amx_line() -> str:
 
 
 def _version(backend: Backend) -> str:
-    return installed_version(DISTRIBUTION[backend]) or "unknown version"
+    return installed_version(ENGINES[backend].distribution) or "unknown version"
 
 
 def main(argv: list[str] | None = None) -> int:

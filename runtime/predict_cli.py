@@ -7,7 +7,7 @@ import json
 import sys
 
 from . import cliutil
-from .backends import Backend
+from .formats import Backend, Format, Quantization
 from .images import Invert
 
 PROG = "fmnist-predict"
@@ -29,9 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--backend", type=cliutil.enum_choice(Backend), default=Backend.AUTO,
         metavar=cliutil.enum_metavar(Backend),
         help="inference engine; auto = by file type, the first that imports (default: auto)")
-    add("--format", choices=("tflite", "onnx"), default=None,
+    add("--format", type=cliutil.enum_choice(Format), default=None, metavar=cliutil.enum_metavar(Format),
         help="with an export folder: which format to load (default: TFLite if it can run here)")
-    add("--quantization", choices=("none", "float16", "dynamic", "int8", "mixed"), default="int8",
+    add("--quantization", type=cliutil.enum_choice(Quantization), default=Quantization.INT8,
+        metavar=cliutil.enum_metavar(Quantization),
         help="with an export folder: which variant to load (default: int8)")
     add("--invert", type=cliutil.enum_choice(Invert), default=Invert.AUTO,
         metavar=cliutil.enum_metavar(Invert),

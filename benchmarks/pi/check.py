@@ -25,6 +25,7 @@ import numpy as np
 from fmnist_edge.runtime import amx
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
+from fmnist_edge.runtime.formats import Backend, Format, Quantization
 
 from . import report as pi_report
 from . import wheels as pi_wheels
@@ -38,15 +39,15 @@ class PiEnv:
 
     name: str
     requirement: str
-    models: tuple[tuple[str, str, str], ...]  # (format, quantization, backend)
-    predict_backend: str
+    models: tuple[tuple[Format, Quantization, Backend], ...]
+    predict_backend: Backend
 
 
-MAIN = PiEnv("main", "fmnist-edge[litert,onnx]", (("tflite", "int8", "litert"),
-             ("onnx", "int8", "onnxruntime")), "auto")
+MAIN = PiEnv("main", "fmnist-edge[litert,onnx]", ((Format.TFLITE, Quantization.INT8, Backend.LITERT),
+             (Format.ONNX, Quantization.INT8, Backend.ONNXRUNTIME)), Backend.AUTO)
 # the classic Pi path: tflite-runtime 2.14 (its last release) needs NumPy < 2
-CLASSIC = PiEnv("classic", "fmnist-edge[tflite-runtime]", (("tflite", "int8", "tflite-runtime"),),
-                "tflite-runtime")
+CLASSIC = PiEnv("classic", "fmnist-edge[tflite-runtime]",
+                ((Format.TFLITE, Quantization.INT8, Backend.TFLITE_RUNTIME),), Backend.TFLITE_RUNTIME)
 
 
 def default_cache() -> Path:

@@ -12,7 +12,7 @@ onnx = pytest.importorskip("onnx")
 
 from fmnist_edge.export import pipeline  # noqa: E402
 from fmnist_edge.export.config import ExportConfig, Format, Quantization  # noqa: E402
-from fmnist_edge.runtime.backend_litert import open_litert  # noqa: E402
+from fmnist_edge.runtime.backend_litert import open_model  # noqa: E402
 from fmnist_edge.runtime.labels import CLASS_NAMES  # noqa: E402
 
 ALL_FILES = ["model_float32.tflite", "model_float16.tflite", "model_dynamic.tflite",
@@ -28,7 +28,7 @@ def exported(tiny_run, tmp_path_factory):
 
 
 def _runner(path):
-    return open_litert(path.read_bytes(), str(path))
+    return open_model(path.read_bytes(), str(path))
 
 
 def _sha(path):

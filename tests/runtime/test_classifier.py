@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fmnist_edge.runtime.backends import Backend
+from fmnist_edge.runtime.formats import Backend
 from fmnist_edge.runtime.classifier import Classifier, InputError, Prediction
 from fmnist_edge.runtime.errors import FmnistError, MissingExtraError
 

@@ -1,5 +1,5 @@
 from fmnist_edge.runtime import doctor
-from fmnist_edge.runtime.backends import Backend
+from fmnist_edge.runtime.formats import Backend
 
 
 def test_report_lists_platform_features_and_working_backends(capsys):
