@@ -43,23 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def action() -> int:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        from fmnist_edge.runtime.atomic import replace_block
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ info banners
+        from .bench import bench
+        from .run import BenchConfig
 
-        from .gate import check_gate, load_baseline
-        from .report import headline, readme_block, write_reports
-        from .run import BenchConfig, run_benchmark
-
-        baseline = load_baseline(args.gate) if args.gate else None  # bad baseline: fail before measuring
-        config = BenchConfig(tuple(Path(d) for d in args.export_dirs), tuple(args.threads), max(args.batch), args.quick,
-                             not args.no_keras, args.data, args.amx)
-        report = run_benchmark(config)
-        written = write_reports(report, Path(args.out))
-        print(headline(report))
-        print(f"\n{PROG}: wrote " + ", ".join(str(p) for p in written))
-        if args.update_readme:
-            replace_block(args.update_readme, "bench", readme_block(report))
-        return check_gate(report, baseline) if baseline else 0
+        config = BenchConfig(tuple(Path(d) for d in args.export_dirs), tuple(args.threads),
+                             max(args.batch), args.quick, not args.no_keras, args.data, args.amx)
+        return bench(config, Path(args.out), args.gate, args.update_readme)
 
     return cliutil.run(PROG, action)
 

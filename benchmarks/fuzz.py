@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist_edge.runtime import atomic, cliutil
+from fmnist_edge import readme
+from fmnist_edge.runtime import cliutil
 from fmnist_edge.runtime import manifest as mf
 from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.formats import FORMATS, Format, Quantization
@@ -165,11 +166,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def action() -> int:
         if args.update_readme:  # before minutes of work, not after
-            atomic.check_block(args.update_readme, "fuzz")
+            readme.check_block(args.update_readme, "fuzz")
         rows = fuzz(Path(args.export_dir), args.mutants, args.seed, args.memory_mb, args.workers)
         print(table(rows))
         if args.update_readme:
-            atomic.replace_block(args.update_readme, "fuzz", table(rows))
+            readme.replace_block(args.update_readme, "fuzz", table(rows))
         return 1 if any(r["crashed"] or r["broken"] for r in rows) else 0
     return cliutil.run(p.prog, action)
 

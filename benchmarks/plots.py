@@ -6,33 +6,16 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist_edge.runtime import atomic
+from fmnist_edge import plotting
 from fmnist_edge.runtime.formats import Format, Quantization
 from fmnist_edge.runtime.labels import CLASS_NAMES
 
-from .report import _name
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from .report import model_name
 
 
 def _first_thread(report: dict) -> list[dict]:
     first = report["environment"]["threads"][0]
     return [r for r in report["records"] if r["threads"] == first and "accuracy" in r]
-
-
-def _save(fig, plt, path: Path) -> Path:
-    fig.tight_layout()
-    with atomic.atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    return path
 
 
 def pareto(report: dict, plt, path: Path) -> Path:
@@ -41,7 +24,7 @@ def pareto(report: dict, plt, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(8, 5))
     for r in records:
         ax.scatter(r["latency_us"]["p50"], r["accuracy"] * 100, s=max(20, r["size_bytes"] / 4000), alpha=0.6)
-        ax.annotate(f"{_name(r)} ({r['size_bytes'] / 1024:.0f} KB)", (r["latency_us"]["p50"], r["accuracy"] * 100),
+        ax.annotate(f"{model_name(r)} ({r['size_bytes'] / 1024:.0f} KB)", (r["latency_us"]["p50"], r["accuracy"] * 100),
                     textcoords="offset points", xytext=(6, 4), fontsize=8)
     front, best = [], -1.0
     for r in sorted(records, key=lambda r: r["latency_us"]["p50"]):
@@ -54,7 +37,7 @@ def pareto(report: dict, plt, path: Path) -> Path:
            title="Accuracy vs latency (marker size = file size)")
     ax.legend()
     ax.grid(alpha=0.3)
-    return _save(fig, plt, path)
+    return plotting.save(fig, plt, path)
 
 
 def distributions(report: dict, plt, path: Path) -> Path:
@@ -63,12 +46,12 @@ def distributions(report: dict, plt, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(8, 5))
     for r in records:
         edges, counts = np.array(r["histogram"]["edges_us"]), np.array(r["histogram"]["counts"])
-        ax.stairs(counts / max(counts.sum(), 1), edges, label=_name(r))
+        ax.stairs(counts / max(counts.sum(), 1), edges, label=model_name(r))
     ax.set(xlabel="batch-1 latency (µs, clipped at p99.5)", ylabel="fraction of calls",
            title="Latency distributions")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return _save(fig, plt, path)
+    return plotting.save(fig, plt, path)
 
 
 def per_class(report: dict, plt, path: Path) -> Path:
@@ -78,35 +61,31 @@ def per_class(report: dict, plt, path: Path) -> Path:
     width = 0.8 / max(len(records), 1)
     x = np.arange(len(CLASS_NAMES))
     for i, r in enumerate(records):
-        ax.bar(x + i * width, r["per_class_delta_points"], width, label=_name(r))
+        ax.bar(x + i * width, r["per_class_delta_points"], width, label=model_name(r))
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(x + width * (len(records) - 1) / 2, CLASS_NAMES, rotation=30, ha="right")
     ax.set(ylabel="accuracy change (points)", title=f"Per-class change vs {report['reference']}")
     ax.legend(fontsize=8)
-    return _save(fig, plt, path)
+    return plotting.save(fig, plt, path)
 
 
 def confusion_diff(report: dict, plt, path: Path) -> Path:
     """Confusion-matrix difference (model − reference) of the int8 TFLite model (else the first)."""
     records = _first_thread(report)
-    r = next((r for r in records if r["format"] == Format.TFLITE and r["quantization"] == Quantization.INT8), records[0])
+    r = next((r for r in records if r["format"] == Format.TFLITE
+              and r["quantization"] == Quantization.INT8), records[0])
     diff = np.array(r["confusion_diff"])
     fig, ax = plt.subplots(figsize=(8, 7))
     limit = max(1, int(np.abs(diff).max()))
-    ax.imshow(diff, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    ticks = np.arange(len(CLASS_NAMES))
-    ax.set_xticks(ticks, CLASS_NAMES, rotation=45, ha="right")
-    ax.set_yticks(ticks, CLASS_NAMES)
-    for (i, j), count in np.ndenumerate(diff):
-        if count:
-            ax.text(j, i, f"{count:+d}", ha="center", va="center", fontsize=8)
-    ax.set(xlabel="predicted", ylabel="true", title=f"{_name(r)} − reference: confusion difference")
-    return _save(fig, plt, path)
+    plotting.class_matrix(ax, diff, lambda n: (f"{n:+d}", "black") if n else None,
+                          cmap="RdBu_r", vmin=-limit, vmax=limit)
+    ax.set(xlabel="predicted", ylabel="true", title=f"{model_name(r)} − reference: confusion difference")
+    return plotting.save(fig, plt, path)
 
 
 def save_plots(report: dict, out: Path) -> list[Path]:
     """Write the four PNGs into ``out``."""
-    plt = _pyplot()
+    plt = plotting.pyplot()
     return [pareto(report, plt, out / "benchmark_pareto.png"),
             distributions(report, plt, out / "benchmark_latency.png"),
             per_class(report, plt, out / "benchmark_per_class.png"),

@@ -11,7 +11,7 @@ from fmnist_edge.runtime.labels import CLASS_NAMES
 from .timing import dumps
 
 
-def _name(r: dict) -> str:
+def model_name(r: dict) -> str:
     prefix = f"{r['label']} " if r.get("label") else ""  # set when several runs sit side by side
     if r["format"] == "keras":
         return prefix + ("Keras model.predict" if r["quantization"] == "predict" else "Keras compiled call")
@@ -33,7 +33,7 @@ def headline(report: dict) -> str:
             continue
         cold = r.get("cold_start") or {}
         rows.append(
-            f"| {_name(r)} | {_f(r['size_bytes'] and r['size_bytes'] / 1024, '.0f')} "
+            f"| {model_name(r)} | {_f(r['size_bytes'] and r['size_bytes'] / 1024, '.0f')} "
             f"| {_f(r.get('accuracy') and r['accuracy'] * 100, '.2f')} | {_f(r.get('drop_points'), '+.2f')} "
             f"| {_f(r.get('agreement') and r['agreement'] * 100, '.2f')} | {r['latency_us']['p50']:.1f} "
             f"| {_f(r.get('speedup_vs_float'), '.2f', '×')} | {_f(r.get('speedup_vs_keras_call'), '.1f', '×')} "
@@ -62,7 +62,7 @@ def latency_table(report: dict) -> str:
             f"img/s at batch {report['batch']} |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in report["records"]:
         lat = r["latency_us"]
-        rows.append(f"| {_name(r)} | {r['threads'] or 'TF default'} | {lat['p50']:.1f} | {lat['p90']:.1f} "
+        rows.append(f"| {model_name(r)} | {r['threads'] or 'TF default'} | {lat['p50']:.1f} | {lat['p90']:.1f} "
                     f"| {lat['p99']:.1f} | {lat['mean']:.1f} ± {lat['std']:.1f} | {lat['spread'] * 100:.1f} % "
                     f"| {r['throughput_ips']:,.0f} |")
     return "\n".join(rows)
@@ -72,7 +72,7 @@ def per_class_table(report: dict) -> str:
     """Per-class accuracy change (points) of each quantized model against the reference."""
     first = report["environment"]["threads"][0]
     models = [r for r in report["records"] if r["threads"] == first and r["quantization"] != "none"]
-    rows = ["| class | " + " | ".join(_name(r) for r in models) + " |",
+    rows = ["| class | " + " | ".join(model_name(r) for r in models) + " |",
             "|---|" + "---:|" * len(models)]
     for i, label in enumerate(CLASS_NAMES):
         rows.append(f"| {label} | " + " | ".join(f"{r['per_class_delta_points'][i]:+.1f}" for r in models) + " |")
@@ -125,13 +125,8 @@ def readme_block(report: dict) -> str:
 
 
 def write_reports(report: dict, out: Path) -> list[Path]:
-    """Write benchmark.json and benchmark.md (atomically) and the plots; return what was written."""
+    """Write benchmark.json and benchmark.md (atomically); return their paths."""
     out.mkdir(parents=True, exist_ok=True)
     atomic.write_text(out / "benchmark.json", dumps(report) + "\n")
     atomic.write_text(out / "benchmark.md", markdown(report))
-    written = [out / "benchmark.json", out / "benchmark.md"]
-    try:
-        from .plots import save_plots
-    except ImportError:  # matplotlib is a [train] dependency; a device may not have it
-        return written
-    return written + save_plots(report, out)
+    return [out / "benchmark.json", out / "benchmark.md"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fmnist_edge.metrics import compare
 from fmnist_edge.runtime import amx as amx_policy
 from fmnist_edge.runtime import manifest as mf
 from fmnist_edge.runtime.backends import format_runnable
@@ -17,7 +18,6 @@ from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.errors import FmnistError
 
 from . import keras_baseline, timing
-from .accuracy import compare
 from .environment import environment
 from .stats import histogram, latency_stats
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from fmnist_edge.runtime.dataset import FashionMNIST, stratified_split
+from fmnist_edge.runtime.dataset import FashionMNIST
 from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.preprocessing import to_model_input
+from fmnist_edge.splits import stratified_split
 
 CALIBRATION_SEED = 0
 VALIDATION_SIZE = 5000  # the training run's fixed validation split, kept out of calibration too

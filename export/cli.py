@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def action() -> int:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ info banners
-        from fmnist_edge.runtime.atomic import replace_block
+        from fmnist_edge.readme import replace_block
 
         from .pipeline import export_model
         from .report import artifacts_table

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fmnist_edge.metrics import agreement
 from fmnist_edge.runtime.formats import FORMATS, Format
 
 
@@ -25,16 +26,14 @@ def check_artifact(classifier, x_test: np.ndarray, y_test: np.ndarray,
                    reference_predictions: np.ndarray, max_drop: float) -> dict:
     """Accuracy, top-1 agreement with the reference (Keras) and the drop in points."""
     predictions = np.argmax(classifier.predict(x_test), axis=1)
-    accuracy = float(np.mean(predictions == y_test))
-    reference = float(np.mean(reference_predictions == y_test))
-    drop = (reference - accuracy) * 100
+    facts = agreement(predictions, y_test, reference_predictions)
     return {
         "test_images": int(len(y_test)),
-        "accuracy": accuracy,
-        "reference_accuracy": reference,
-        "drop_points": round(drop, 4),
-        "agreement": float(np.mean(predictions == reference_predictions)),
-        "changed_predictions": int(np.sum(predictions != reference_predictions)),
+        "accuracy": facts["accuracy"],
+        "reference_accuracy": facts["reference_accuracy"],
+        "drop_points": round(facts["drop_points"], 4),
+        "agreement": facts["agreement"],
+        "changed_predictions": len(facts["changed_indices"]),
         "max_drop": max_drop,
-        "passed": bool(drop <= max_drop),
+        "passed": bool(facts["drop_points"] <= max_drop),
     }

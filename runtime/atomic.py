@@ -84,36 +84,6 @@ def publish_dir(staging: str | os.PathLike, final: str | os.PathLike) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def replace_block(path: str | os.PathLike, name: str, text: str) -> None:
-    """Rewrite what stands between ``<!-- name:begin -->`` and ``<!-- name:end -->`` in ``path``.
-
-    Used to keep generated tables in README.md; the rest of the file is left as it was.
-    """
-    current, start, stop = _block(path, name)
-    write_text(path, current[: start + len(f"<!-- {name}:begin -->")] + "\n" + text + "\n" +
-               current[stop:])
-
-
-def check_block(path: str | os.PathLike, name: str) -> None:
-    """Raise FmnistError now if :func:`replace_block` could not update ``path`` later."""
-    _block(path, name)
-
-
-def _block(path: str | os.PathLike, name: str) -> tuple[str, int, int]:
-    from .errors import FmnistError
-
-    path = Path(path)
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    try:
-        current = path.read_text()
-    except OSError as exc:
-        raise FmnistError(f"cannot read {path}: {exc.strerror or exc}") from None
-    start, stop = current.find(begin), current.find(end)
-    if start < 0 or stop < start:
-        raise FmnistError(f"{path}: no {begin} … {end} block to update")
-    return current, start, stop
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fmnist_edge.runtime.dataset import FashionMNIST, stratified_split
+from fmnist_edge.runtime.dataset import FashionMNIST
 from fmnist_edge.runtime.labels import NUM_CLASSES
 from fmnist_edge.runtime.preprocessing import to_model_input
+from fmnist_edge.splits import stratified_split
 
 from .config import TrainConfig
 

@@ -11,9 +11,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from fmnist_edge.metrics import confusion_matrix
 from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.dataset import FashionMNIST, load_fashion_mnist
-from fmnist_edge.runtime.metrics import confusion_matrix
 
 from .config import TrainConfig
 

@@ -12,7 +12,8 @@ import statistics
 import sys
 from pathlib import Path
 
-from fmnist_edge.runtime import atomic, cliutil
+from fmnist_edge import readme
+from fmnist_edge.runtime import cliutil
 from fmnist_edge.runtime.errors import FmnistError
 
 PROG = "fmnist-runs"
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         table = runs_table(load_runs(Path(args.folder)))
         print(table)
         if args.update_readme:
-            atomic.replace_block(args.update_readme, "runs", table)
+            readme.replace_block(args.update_readme, "runs", table)
         return 0
 
     return cliutil.run(PROG, action)

@@ -156,12 +156,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         config = config_from_args(args)
         if args.update_readme:  # before hours of training, not after
-            from fmnist_edge.runtime.atomic import check_block
+            from fmnist_edge.readme import check_block
 
             check_block(args.update_readme, args.readme_block)
         report = run_sweep(config, Path(args.out))
         if args.update_readme:
-            from fmnist_edge.runtime.atomic import replace_block
+            from fmnist_edge.readme import replace_block
 
             from .sweep_report import readme_block
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fmnist_edge import plotting
+
 from . import sweep_space
-from .plots import _pyplot, _save
 
 
 def save_curves(report: dict, out: Path) -> dict[str, Path]:
     """Write ``sweep_<name>.png`` for every hyperparameter with points; name → path."""
-    plt = _pyplot()
+    plt = plotting.pyplot()
     written = {}
     for name, curve in report["hyperparameters"].items():
         points = curve["points"]
@@ -35,6 +36,6 @@ def save_curves(report: dict, out: Path) -> dict[str, Path]:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         path = out / f"sweep_{name}.png"
-        _save(fig, path, plt)
+        plotting.save(fig, plt, path)
         written[name] = path
     return written

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fmnist_edge.metrics import agreement
 from fmnist_edge.runtime import amx
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
@@ -224,15 +225,13 @@ def _evaluate(guest: Guest, env: PiEnv, site: Path, export_dir: Path, model: tup
     loaded = json.loads(text.strip().splitlines()[-1])
     guest_p = np.load(out)["probabilities"]
     x86_p = reference["probabilities"][(fmt, quantization)]
-    guest_top, x86_top = np.argmax(guest_p, axis=1), np.argmax(x86_p, axis=1)
+    facts = agreement(np.argmax(guest_p, axis=1), inputs["y"], np.argmax(x86_p, axis=1))
     return {"cpu": guest.cpu.qemu_cpu, "board": guest.cpu.board, "environment": env.name,
             "format": fmt, "quantization": quantization, "backend": loaded["backend"],
             "delegate": loaded["delegate"], "images": len(guest_p),
-            "accuracy": float(np.mean(guest_top == inputs["y"])),
-            "x86_accuracy": float(np.mean(x86_top == inputs["y"])),
+            "accuracy": facts["accuracy"], "x86_accuracy": facts["reference_accuracy"],
             "x86_backend": reference["backends"][(fmt, quantization)],
-            "mismatches": int(np.sum(guest_top != x86_top)),
-            "mismatch_indices": np.flatnonzero(guest_top != x86_top).tolist(),
+            "mismatches": len(facts["changed_indices"]), "mismatch_indices": facts["changed_indices"],
             "max_abs_prob_diff": float(np.max(np.abs(guest_p - x86_p))),
             # one int8 output step is 1/256: more than that means the kernels rounded differently
             "images_prob_diff_over_step": int(np.sum(np.max(np.abs(guest_p - x86_p), axis=1) > 1.01 / 256)),
@@ -280,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         report = run_pi_check(config)
         print(pi_report.markdown(report))
         if args.update_readme:
-            from fmnist_edge.runtime.atomic import replace_block
+            from fmnist_edge.readme import replace_block
 
             replace_block(args.update_readme, "pi", pi_report.readme_block(report))
         return 0

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from fmnist_edge.export.calibration import calibration_indices
-from fmnist_edge.runtime.dataset import stratified_split
+from fmnist_edge.splits import stratified_split
 from fmnist_edge.runtime.errors import FmnistError
 
 

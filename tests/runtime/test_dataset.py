@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fmnist_edge.runtime import dataset
-from fmnist_edge.runtime.dataset import FILES, load_fashion_mnist, read_idx, stratified_split
+from fmnist_edge.runtime.dataset import FILES, load_fashion_mnist, read_idx
 from fmnist_edge.runtime.errors import DatasetError
 from tests.idx_fixtures import idx_bytes, write_dataset, write_idx
 
@@ -116,24 +116,3 @@ def test_nothing_found_says_how_to_get_it(tmp_path, monkeypatch):
     with pytest.raises(DatasetError, match="not found; install the Debian package") as info:
         dataset.find_data_dir()
     assert "\n" not in str(info.value)
-
-
-def test_stratified_split_is_balanced_fixed_and_disjoint():
-    labels = np.repeat(np.arange(10), 600)
-    np.random.default_rng(1).shuffle(labels)
-    train, val = stratified_split(labels, 500)
-    assert len(val) == 500 and len(train) == 5500
-    assert np.intersect1d(train, val).size == 0
-    np.testing.assert_array_equal(np.bincount(labels[val]), [50] * 10)
-    train2, val2 = stratified_split(labels, 500)
-    np.testing.assert_array_equal(val, val2)
-    assert not np.array_equal(val, stratified_split(labels, 500, seed=1)[1])
-
-
-def test_stratified_split_of_unbalanced_labels_keeps_the_exact_size():
-    labels = np.array([0] * 70 + [1] * 20 + [2] * 10)
-    _, val = stratified_split(labels, 11)
-    assert len(val) == 11
-    assert list(np.bincount(labels[val])) == [8, 2, 1]
-    with pytest.raises(ValueError):
-        stratified_split(labels, 100)

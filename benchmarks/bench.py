@@ -1,0 +1,39 @@
+"""``bench``: what ``fmnist-bench`` does — measure, write the reports and plots, update README, gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .gate import check_gate, load_baseline
+from .report import headline, readme_block, write_reports
+from .run import BenchConfig, run_benchmark
+
+PROG = "fmnist-bench"
+
+
+def bench(config: BenchConfig, out: Path, gate: str | None = None, readme: str | None = None) -> int:
+    """Benchmark, write ``out``/benchmark.{json,md} (+ PNGs with matplotlib), print the headline.
+
+    Returns 1 when ``gate`` (a baseline file) finds a regression, else 0. A bad baseline or README
+    block fails before anything is measured.
+    """
+    from fmnist_edge.readme import check_block, replace_block
+
+    baseline = load_baseline(gate) if gate else None
+    if readme:
+        check_block(readme, "bench")
+    report = run_benchmark(config)
+    written = write_reports(report, out) + _plots(report, out)
+    print(headline(report))
+    print(f"\n{PROG}: wrote " + ", ".join(str(p) for p in written))
+    if readme:
+        replace_block(readme, "bench", readme_block(report))
+    return check_gate(report, baseline) if baseline else 0
+
+
+def _plots(report: dict, out: Path) -> list[Path]:
+    try:
+        from .plots import save_plots
+    except ImportError:  # matplotlib is a [train] dependency; a device may not have it
+        return []
+    return save_plots(report, out)

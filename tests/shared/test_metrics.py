@@ -1,0 +1,32 @@
+import numpy as np
+
+from fmnist_edge.metrics import agreement, compare, confusion_matrix, per_class_accuracy
+
+
+def test_agreement_counts_drop_and_changed_images():
+    labels = np.array([0, 1, 2, 3, 4])
+    reference = np.array([0, 1, 2, 3, 0])  # 4 of 5 right
+    model = np.array([0, 1, 2, 0, 4])  # 4 of 5 right, but differs from the reference twice
+    facts = agreement(model, labels, reference)
+    assert facts["accuracy"] == facts["reference_accuracy"] == 0.8
+    assert facts["drop_points"] == 0.0
+    assert facts["agreement"] == 0.6
+    assert facts["changed_indices"] == [3, 4]
+    worse = agreement(np.array([0, 1, 2, 0, 0]), labels, reference)
+    assert round(worse["drop_points"], 6) == 20.0
+
+
+def test_compare_adds_per_class_delta_and_confusion_difference():
+    labels = np.array([0, 0, 1, 1])
+    facts = compare(np.array([0, 1, 1, 1]), labels, labels)
+    assert facts["changed_indices"] == [1]
+    assert facts["per_class_delta_points"][:2] == [-50.0, 0.0]
+    diff = np.array(facts["confusion_diff"])
+    assert diff[0, 0] == -1 and diff[0, 1] == 1 and diff.sum() == 0
+
+
+def test_confusion_matrix_and_recall():
+    cm = confusion_matrix([0, 1, 1], [0, 1, 0], n=3)
+    assert cm.tolist() == [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
+    recall = per_class_accuracy(cm)
+    assert recall[:2].tolist() == [1.0, 0.5] and np.isnan(recall[2])
