@@ -19,6 +19,7 @@ import numpy as np
 
 from fmnist_edge.runtime import cliutil
 from fmnist_edge.runtime.dataset import load_fashion_mnist
+from fmnist_edge.runtime.formats import Quantization
 from fmnist_edge.runtime.preprocessing import to_model_input
 from fmnist_edge.runtime.quiet import native_stderr_captured
 
@@ -42,7 +43,9 @@ def parts(model) -> list[tuple[str, list]]:
 
 def _tflite(layers: list, sample: np.ndarray, int8: bool) -> bytes:
     import keras
-    import tensorflow as tf
+
+    # the exporter's own converter set-up, so each part is converted as fmnist-export would
+    from fmnist_edge.export.tflite_export import tflite_converter
 
     inputs = keras.Input(sample.shape[1:])
     x = inputs
@@ -50,12 +53,8 @@ def _tflite(layers: list, sample: np.ndarray, int8: bool) -> bytes:
         x = layer(x)
     with tempfile.TemporaryDirectory() as folder:
         keras.Model(inputs, x).export(folder, format="tf_saved_model", verbose=False)
-        converter = tf.lite.TFLiteConverter.from_saved_model(folder)
-        if int8:
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = lambda: ([sample[i:i + 1]] for i in range(len(sample)))
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = converter.inference_output_type = tf.int8
+        quantization = Quantization.INT8 if int8 else Quantization.NONE
+        converter = tflite_converter(Path(folder), quantization, sample)
         with native_stderr_captured():
             return converter.convert()
 

@@ -16,12 +16,15 @@ import numpy as np
 BUNDLE = Path(__file__).resolve().parent.parent / "runtime" / "models"
 
 
-def tiny_cnn(seed: int = 0):
-    """Conv2D(2, 3×3) → MaxPool(2) → Flatten → Dense(10, softmax), random weights."""
+def tiny_cnn(seed: int = 0, input_shape: tuple = (28, 28, 1)):
+    """Conv2D(2, 3×3) → MaxPool(2) → Flatten → Dense(10, softmax), random weights (~3.4 k).
+
+    Also the test suite's tiny model: it exports in seconds and has a conv, a pool and a dense.
+    """
     import keras
 
     keras.utils.set_random_seed(seed)
-    inputs = keras.Input((28, 28, 1), name="image")
+    inputs = keras.Input(input_shape, name="image")
     x = keras.layers.Conv2D(2, 3, activation="relu")(inputs)
     x = keras.layers.MaxPooling2D(2)(x)
     x = keras.layers.Flatten()(x)
@@ -29,6 +32,16 @@ def tiny_cnn(seed: int = 0):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``make doctor-models``: parse (no options), then :func:`write_models`."""
+    from fmnist_edge.runtime import cliutil
+
+    cliutil.ArgumentParser(prog="python -m fmnist_edge.export.doctor_models",
+                           description="Regenerate the tiny random-weight models bundled for "
+                           "fmnist-doctor (int8 TFLite, float32 ONNX).").parse_args(argv)
+    return cliutil.run("doctor-models", write_models)
+
+
+def write_models() -> int:
     """Write ``runtime/models/doctor-tiny.{tflite,onnx}`` (int8 TFLite, float32 ONNX)."""
     from .config import Quantization
     from .onnx_export import export_onnx

@@ -32,6 +32,25 @@ def convert(job: Conversion) -> dict:
 def export_tflite(saved_model: Path, quantization: Quantization, calibration: np.ndarray,
                   target: Path) -> None:
     """Convert ``saved_model`` with ``quantization`` and write ``target`` atomically."""
+    converter = tflite_converter(saved_model, quantization, calibration)
+    try:
+        with native_stderr_captured():  # the converter logs MLIR passes to fd 2
+            if quantization is Quantization.MIXED:
+                flatbuffer = _mixed(converter, calibration, saved_model)
+            else:
+                flatbuffer = converter.convert()
+    except Exception as exc:
+        raise ExportError(f"TFLite {quantization.value} conversion failed (builtin ops only, "
+                          f"Flex/SELECT_TF_OPS never enabled): {first_line(exc)}") from None
+    atomic.write_bytes(target, flatbuffer)
+    _refuse_flex(target)
+
+
+def tflite_converter(saved_model: Path, quantization: Quantization, calibration: np.ndarray):
+    """A ``TFLiteConverter`` set up for ``quantization`` (builtin ops only), not yet run.
+
+    ``make layers`` converts each part of a CNN with it, so it times what the export writes.
+    """
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
@@ -50,17 +69,7 @@ def export_tflite(saved_model: Path, quantization: Quantization, calibration: np
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
-    try:
-        with native_stderr_captured():  # the converter logs MLIR passes to fd 2
-            if quantization is Quantization.MIXED:
-                flatbuffer = _mixed(converter, calibration, saved_model)
-            else:
-                flatbuffer = converter.convert()
-    except Exception as exc:
-        raise ExportError(f"TFLite {quantization.value} conversion failed (builtin ops only, "
-                          f"Flex/SELECT_TF_OPS never enabled): {first_line(exc)}") from None
-    atomic.write_bytes(target, flatbuffer)
-    _refuse_flex(target)
+    return converter
 
 
 def _mixed(converter, calibration: np.ndarray, saved_model: Path) -> bytes:

@@ -39,25 +39,18 @@ def tutorial_export(tutorial_run):
 
 
 def tiny_model(input_shape=(28, 28, 1)):
-    """A 2-filter CNN (~3.4 k parameters): exports in seconds, exercises conv, pool and dense."""
-    import keras
+    """The 2-filter CNN fmnist-doctor's bundled models are made of (random weights, seed 0)."""
+    from fmnist_edge.export.doctor_models import tiny_cnn
 
-    inputs = keras.Input(input_shape, name="image")
-    x = keras.layers.Conv2D(2, 3, activation="relu")(inputs)
-    x = keras.layers.MaxPooling2D(2)(x)
-    x = keras.layers.Flatten()(x)
-    outputs = keras.layers.Dense(10, activation="softmax")(x)
-    return keras.Model(inputs, outputs)
+    return tiny_cnn(0, input_shape)
 
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """A run folder holding a tiny model fitted for one epoch on synthetic data."""
     pytest.importorskip("tensorflow")
-    import keras
     import numpy as np
 
-    keras.utils.set_random_seed(0)
     model = tiny_model()
     model.compile("adam", "sparse_categorical_crossentropy")
     rng = np.random.default_rng(0)
