@@ -32,6 +32,7 @@ from fmnist_edge.runtime import cliutil
 from fmnist_edge.runtime import manifest as mf
 from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.formats import FORMATS, Format, Quantization
+from fmnist_edge.tables import markdown_table
 
 KINDS = ("bit flips", "truncation", "random bytes", "zeroed run")
 OUTCOMES = ("refused", "accepted", "crashed", "broken")
@@ -140,9 +141,9 @@ def _fuzz_one(fmt, data, tmp, image, mutants, seed, memory_mb, workers, timeout)
 
 def table(rows: list[dict]) -> str:
     """Markdown table of :func:`fuzz` results, then one line per crashed or broken mutant."""
-    lines = ["| model | tried | refused | accepted | crashed | broken |", "|---|---:|---:|---:|---:|---:|"]
-    lines += [f"| int8 {r['format']} | {r['tried']} | {r['refused']} | {r['accepted']} | "
-              f"{r['crashed']} | {r['broken']} |" for r in rows]
+    lines = [markdown_table(["model", "tried", *OUTCOMES],
+                            [[f"int8 {r['format']}", r["tried"], *(r[o] for o in OUTCOMES)]
+                             for r in rows])]
     for r in rows:
         lines += [f"- {r['format']} mutant {p['mutant']} ({p['kind']}): {p['outcome']}, {p['detail']}"
                   for p in r["problems"]]

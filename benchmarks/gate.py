@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from fmnist_edge.runtime.errors import FmnistError
+from fmnist_edge.tables import markdown_table
 
 METRICS = ("latency_p50", "throughput")
 
@@ -90,11 +91,9 @@ def ratio_checks(report: dict, baseline: dict) -> list[dict]:
 
 def gate_table(rows: list[dict]) -> str:
     """Markdown table of gate checks."""
-    lines = ["| check | measured | limit | result |", "|---|---:|---|---|"]
-    for row in rows:
-        value = "–" if row["value"] is None else f"{row['value']:.4g}"
-        lines.append(f"| {row['check']} | {value} | {row['limit']} | {'ok' if row['ok'] else 'REGRESSED'} |")
-    return "\n".join(lines)
+    return markdown_table(["check", "measured", "limit", "result"],
+                          [[row["check"], "–" if row["value"] is None else f"{row['value']:.4g}",
+                            row["limit"], "ok" if row["ok"] else "REGRESSED"] for row in rows], "lrll")
 
 
 def reference_checks(report: dict) -> list[dict]:

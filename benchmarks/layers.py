@@ -22,6 +22,7 @@ from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.formats import Quantization
 from fmnist_edge.runtime.preprocessing import to_model_input
 from fmnist_edge.runtime.quiet import native_stderr_captured
+from fmnist_edge.tables import markdown_table
 
 from .timing import median_us
 
@@ -101,6 +102,13 @@ def measure(run_dir: Path, rounds: int = 5, calls: int = 2000, amx: str | None =
             for n, (f, q) in results.items()]
 
 
+def table(rows: list[dict]) -> str:
+    """Markdown table of :func:`measure` results: µs per part and the int8 speed-up."""
+    return markdown_table(["part", "float32 µs", "int8 µs", "int8 speed-up"],
+                          [[r["part"], f"{r['float32_us']:.1f}", f"{r['int8_us']:.1f}",
+                            f"{r['float32_us'] / r['int8_us']:.2f}×"] for r in rows])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the per-part table for a run folder."""
     p = cliutil.ArgumentParser(prog="python -m fmnist_edge.benchmarks.layers",
@@ -114,11 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     def action() -> int:
         from fmnist_edge.runtime.amx import status
 
-        rows = measure(Path(args.run_dir), amx=args.amx)
-        print("| part | float32 µs | int8 µs | int8 speed-up |\n|---|---:|---:|---:|")
-        for r in rows:
-            print(f"| {r['part']} | {r['float32_us']:.1f} | {r['int8_us']:.1f} | "
-                  f"{r['float32_us'] / r['int8_us']:.2f}× |")
+        print(table(measure(Path(args.run_dir), amx=args.amx)))
         print(f"\nbatch 1, 1 thread, LiteRT (XNNPACK), median of 5 interleaved rounds; "
               f"AMX {status().policy}: {status().note}")
         return 0

@@ -26,6 +26,7 @@ from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.formats import Format, Quantization, quantization_label
 from fmnist_edge.runtime.quiet import native_stderr_captured
+from fmnist_edge.tables import markdown_table
 
 from .timing import median_us
 
@@ -131,24 +132,21 @@ def _images_per_second(predict, image, threads: int, calls: int) -> float:
 
 def concurrent_table(rows: list[dict]) -> str:
     """Markdown table of :func:`concurrent` results."""
-    lines = ["| model | threads | runner per thread img/s | one lock img/s | runners / lock |",
-             "|---|---:|---:|---:|---:|"]
-    lines += [f"| {r['format']} int8 | {r['threads']} | {r['runners']:,.0f} | {r['lock']:,.0f} | "
-              f"{r['runners'] / r['lock']:.2f} |" for r in rows]
-    return "\n".join(lines + ["", "Batch 1, 1 engine thread per runner, median of 3 interleaved rounds."])
+    table = markdown_table(["model", "threads", "runner per thread img/s", "one lock img/s",
+                            "runners / lock"],
+                           [[f"{r['format']} int8", r["threads"], f"{r['runners']:,.0f}",
+                             f"{r['lock']:,.0f}", f"{r['runners'] / r['lock']:.2f}"] for r in rows])
+    return table + "\n\nBatch 1, 1 engine thread per runner, median of 3 interleaved rounds."
 
 
 def table(rows: list[dict], threads: int) -> str:
     """Markdown table of :func:`measure` results."""
-    lines = ["| model | bare loop µs | Classifier.predict µs | ratio (min–max over rounds) |",
-             "|---|---:|---:|---:|"]
-    for r in rows:
-        name = f"{r['format']} {quantization_label(r['quantization'])}"
-        low, high = r["ratio_spread"]
-        lines.append(f"| {name} | {r['bare_us']:.1f} | {r['classifier_us']:.1f} "
-                     f"| {r['ratio']:.2f} ({low:.2f}–{high:.2f}) |")
-    lines.append(f"\nBatch 1, {threads} thread(s), median per call.")
-    return "\n".join(lines)
+    cells = [[f"{r['format']} {quantization_label(r['quantization'])}", f"{r['bare_us']:.1f}",
+              f"{r['classifier_us']:.1f}",
+              f"{r['ratio']:.2f} ({r['ratio_spread'][0]:.2f}–{r['ratio_spread'][1]:.2f})"] for r in rows]
+    return (markdown_table(["model", "bare loop µs", "Classifier.predict µs",
+                            "ratio (min–max over rounds)"], cells)
+            + f"\n\nBatch 1, {threads} thread(s), median per call.")
 
 
 def main(argv: list[str] | None = None) -> int:

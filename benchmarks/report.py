@@ -7,6 +7,7 @@ from pathlib import Path
 from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.formats import Format, Quantization, quantization_label
 from fmnist_edge.runtime.labels import CLASS_NAMES
+from fmnist_edge.tables import markdown_table
 
 from .timing import dumps
 
@@ -25,58 +26,54 @@ def _f(value, fmt: str, suffix: str = "") -> str:
 def headline(report: dict) -> str:
     """The first table: one row per model at the first thread count, Keras baselines last."""
     first = report["environment"]["threads"][0]
-    rows = ["| model | size KB | accuracy % | drop pt | agreement % | b1 p50 µs | speed-up vs float "
-            "| vs Keras call | img/s | cold start ms | RSS MB |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = []
     for r in report["records"]:
         if r["threads"] not in (first, None):
             continue
         cold = r.get("cold_start") or {}
-        rows.append(
-            f"| {model_name(r)} | {_f(r['size_bytes'] and r['size_bytes'] / 1024, '.0f')} "
-            f"| {_f(r.get('accuracy') and r['accuracy'] * 100, '.2f')} | {_f(r.get('drop_points'), '+.2f')} "
-            f"| {_f(r.get('agreement') and r['agreement'] * 100, '.2f')} | {r['latency_us']['p50']:.1f} "
-            f"| {_f(r.get('speedup_vs_float'), '.2f', '×')} | {_f(r.get('speedup_vs_keras_call'), '.1f', '×')} "
-            f"| {r['throughput_ips']:,.0f} | {_f(cold.get('ms'), '.0f')} | {_f(cold.get('peak_rss_mb'), '.0f')} |")
-    return "\n".join(rows)
+        rows.append([model_name(r), _f(r["size_bytes"] and r["size_bytes"] / 1024, ".0f"),
+                     _f(r.get("accuracy") and r["accuracy"] * 100, ".2f"),
+                     _f(r.get("drop_points"), "+.2f"),
+                     _f(r.get("agreement") and r["agreement"] * 100, ".2f"),
+                     f"{r['latency_us']['p50']:.1f}", _f(r.get("speedup_vs_float"), ".2f", "×"),
+                     _f(r.get("speedup_vs_keras_call"), ".1f", "×"), f"{r['throughput_ips']:,.0f}",
+                     _f(cold.get("ms"), ".0f"), _f(cold.get("peak_rss_mb"), ".0f")])
+    return markdown_table(["model", "size KB", "accuracy %", "drop pt", "agreement %", "b1 p50 µs",
+                           "speed-up vs float", "vs Keras call", "img/s", "cold start ms", "RSS MB"],
+                          rows)
 
 
 def runs_table(report: dict) -> str:
     """With several runs: each run's float accuracy and its int8 TFLite model, side by side."""
     first = report["environment"]["threads"][0]
-    rows = ["| run | float accuracy % | int8 TFLite KB | int8 accuracy % | int8 drop pt | "
-            "int8 b1 p50 µs | int8 img/s |", "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = []
     for run in report.get("runs", []):
         r = next((r for r in report["records"] if r.get("run") == run and r["format"] == Format.TFLITE
                   and r["quantization"] == Quantization.INT8 and r["threads"] == first), None)
         if r is not None:
-            rows.append(f"| {run} | {r['reference_accuracy'] * 100:.2f} | {r['size_bytes'] / 1024:.0f} "
-                        f"| {r['accuracy'] * 100:.2f} | {r['drop_points']:+.2f} | {r['latency_us']['p50']:.1f} "
-                        f"| {r['throughput_ips']:,.0f} |")
-    return "\n".join(rows)
+            rows.append([run, f"{r['reference_accuracy'] * 100:.2f}", f"{r['size_bytes'] / 1024:.0f}",
+                         f"{r['accuracy'] * 100:.2f}", f"{r['drop_points']:+.2f}",
+                         f"{r['latency_us']['p50']:.1f}", f"{r['throughput_ips']:,.0f}"])
+    return markdown_table(["run", "float accuracy %", "int8 TFLite KB", "int8 accuracy %",
+                           "int8 drop pt", "int8 b1 p50 µs", "int8 img/s"], rows)
 
 
 def latency_table(report: dict) -> str:
     """Batch-1 latency distribution per model and thread count."""
-    rows = ["| model | threads | p50 µs | p90 µs | p99 µs | mean ± std µs | round-median spread | "
-            f"img/s at batch {report['batch']} |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in report["records"]:
-        lat = r["latency_us"]
-        rows.append(f"| {model_name(r)} | {r['threads'] or 'TF default'} | {lat['p50']:.1f} | {lat['p90']:.1f} "
-                    f"| {lat['p99']:.1f} | {lat['mean']:.1f} ± {lat['std']:.1f} | {lat['spread'] * 100:.1f} % "
-                    f"| {r['throughput_ips']:,.0f} |")
-    return "\n".join(rows)
+    rows = [[model_name(r), r["threads"] or "TF default", f"{lat['p50']:.1f}", f"{lat['p90']:.1f}",
+             f"{lat['p99']:.1f}", f"{lat['mean']:.1f} ± {lat['std']:.1f}", f"{lat['spread'] * 100:.1f} %",
+             f"{r['throughput_ips']:,.0f}"] for r in report["records"] for lat in [r["latency_us"]]]
+    return markdown_table(["model", "threads", "p50 µs", "p90 µs", "p99 µs", "mean ± std µs",
+                           "round-median spread", f"img/s at batch {report['batch']}"], rows)
 
 
 def per_class_table(report: dict) -> str:
     """Per-class accuracy change (points) of each quantized model against the reference."""
     first = report["environment"]["threads"][0]
     models = [r for r in report["records"] if r["threads"] == first and r["quantization"] != "none"]
-    rows = ["| class | " + " | ".join(model_name(r) for r in models) + " |",
-            "|---|" + "---:|" * len(models)]
-    for i, label in enumerate(CLASS_NAMES):
-        rows.append(f"| {label} | " + " | ".join(f"{r['per_class_delta_points'][i]:+.1f}" for r in models) + " |")
-    return "\n".join(rows)
+    rows = [[label, *(f"{r['per_class_delta_points'][i]:+.1f}" for r in models)]
+            for i, label in enumerate(CLASS_NAMES)]
+    return markdown_table(["class", *(model_name(r) for r in models)], rows)
 
 
 def markdown(report: dict) -> str:

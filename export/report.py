@@ -3,30 +3,31 @@
 from __future__ import annotations
 
 from fmnist_edge.runtime.formats import quantization_label
+from fmnist_edge.tables import markdown_table
 
 
 def artifacts_table(manifest: dict) -> str:
     """Markdown table of every artifact in ``manifest``; size ratio is against the float32 file."""
     float_size = {e["format"]: e["size_bytes"] for e in manifest["artifacts"]
                   if e["quantization"] == "none"}
-    rows = ["| file | format | quantization | input | size KB | vs float32 | test accuracy % "
-            "| drop pt | agreement % | check |",
-            "|---|---|---|---|---:|---:|---:|---:|---:|---|"]
+    rows = []
     for e in manifest["artifacts"]:
         base = float_size.get(e["format"])
-        ratio = f"{e['size_bytes'] / base * 100:.1f} %" if base else "–"
         check = e.get("check")
-        figures = (f"{check['accuracy'] * 100:.2f} | {check['drop_points']:+.2f} | "
-                   f"{check['agreement'] * 100:.2f} | {'pass' if check['passed'] else 'FAIL'}"
-                   if check else "– | – | – | not run")
-        rows.append(f"| {e['file']} | {e['format']} | {_quant_label(e)} | {e['input']['dtype']} "
-                    f"| {e['size_bytes'] / 1024:.0f} | {ratio} | {figures} |")
+        figures = ([f"{check['accuracy'] * 100:.2f}", f"{check['drop_points']:+.2f}",
+                    f"{check['agreement'] * 100:.2f}", "pass" if check['passed'] else "FAIL"]
+                   if check else ["–", "–", "–", "not run"])
+        rows.append([e["file"], e["format"], _quant_label(e), e["input"]["dtype"],
+                     f"{e['size_bytes'] / 1024:.0f}",
+                     f"{e['size_bytes'] / base * 100:.1f} %" if base else "–", *figures])
+    table = markdown_table(["file", "format", "quantization", "input", "size KB", "vs float32",
+                            "test accuracy %", "drop pt", "agreement %", "check"], rows, "llllrrrrrl")
     reference = next((e["check"]["reference_accuracy"] for e in manifest["artifacts"]
                       if e.get("check")), None)
     if reference is not None:
-        rows.append(f"\nReference: the Keras float model, {reference * 100:.2f} % on the same "
-                    f"10,000 test images; drop = reference − artifact, in points.")
-    return "\n".join(rows)
+        table += (f"\n\nReference: the Keras float model, {reference * 100:.2f} % on the same "
+                  f"10,000 test images; drop = reference − artifact, in points.")
+    return table
 
 
 def _quant_label(entry: dict) -> str:

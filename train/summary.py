@@ -15,6 +15,7 @@ from pathlib import Path
 from fmnist_edge import readme
 from fmnist_edge.runtime import cliutil
 from fmnist_edge.runtime.errors import FmnistError
+from fmnist_edge.tables import markdown_table
 
 PROG = "fmnist-runs"
 
@@ -35,24 +36,25 @@ def load_runs(folder: Path) -> list[dict]:
 
 def runs_table(runs: list[dict]) -> str:
     """A markdown table (one row per run) followed by the mean ± std per model kind."""
-    rows = ["| run | model | seed | epochs | params | MACs | last-epoch train % | train % | val % "
-            "| test % | test loss | s |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in runs:
-        rows.append(f"| {r['run']} | {r['model']} | {r['seed']} | {r['epochs']} | {r['params']:,} "
-                    f"| {r.get('macs', 0):,} | {_pct(r['final_epoch_train_accuracy'])} "
-                    f"| {_pct(r['train_accuracy'])} | {_pct(r['val_accuracy'])} "
-                    f"| {_pct(r['test_accuracy'])} | {r['test_loss']:.4f} | {r['seconds']:.0f} |")
-    rows += ["", "| model | runs | test % mean ± std | min | max | best by validation (its test %) |",
-             "|---|---:|---:|---:|---:|---|"]
+    per_run = markdown_table(
+        ["run", "model", "seed", "epochs", "params", "MACs", "last-epoch train %", "train %", "val %",
+         "test %", "test loss", "s"],
+        [[r["run"], r["model"], r["seed"], r["epochs"], f"{r['params']:,}", f"{r.get('macs', 0):,}",
+          _pct(r["final_epoch_train_accuracy"]), _pct(r["train_accuracy"]), _pct(r["val_accuracy"]),
+          _pct(r["test_accuracy"]), f"{r['test_loss']:.4f}", f"{r['seconds']:.0f}"] for r in runs],
+        "llrrrrrrrrrr")
+    per_model = []
     for model in sorted({r["model"] for r in runs}):
         group = [r for r in runs if r["model"] == model]
         accs = [r["test_accuracy"] * 100 for r in group]
         std = statistics.stdev(accs) if len(accs) > 1 else 0.0
         best = max(group, key=lambda r: r["val_accuracy"])  # selection never looks at the test set
-        rows.append(f"| {model} | {len(accs)} | {statistics.mean(accs):.2f} ± {std:.2f} "
-                    f"| {min(accs):.2f} | {max(accs):.2f} | {best['run']} ({_pct(best['test_accuracy'])}) |")
-    return "\n".join(rows)
+        per_model.append([model, len(accs), f"{statistics.mean(accs):.2f} ± {std:.2f}",
+                          f"{min(accs):.2f}", f"{max(accs):.2f}",
+                          f"{best['run']} ({_pct(best['test_accuracy'])})"])
+    return per_run + "\n\n" + markdown_table(
+        ["model", "runs", "test % mean ± std", "min", "max", "best by validation (its test %)"],
+        per_model, "lrrrrl")
 
 
 def _pct(x: float) -> str:

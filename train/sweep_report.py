@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from fmnist_edge.runtime import atomic
+from fmnist_edge.tables import markdown_table
 
 from . import sweep_space
 from .config import ModelKind
@@ -128,22 +129,22 @@ def markdown(report: dict, plots: dict) -> str:
              f"{report['workers']} worker process(es). Created {report['created']}.", ""]
     if report["mode"] == "ablation":
         for name, curve in report["hyperparameters"].items():
-            lines += [f"## {name}", "", explain(name, curve), "",
-                      "| value | val accuracy % | train accuracy % | seconds | params | MACs |",
-                      "|---|---:|---:|---:|---:|---:|"]
             mark = f" ({curve['base_label']})"
-            lines += [f"| {p['value']}{mark if p['value'] == curve['tutorial_value'] else ''} | "
-                      f"{100 * p['val_accuracy']:.2f} | {100 * (p['train_accuracy'] or 0):.2f} | "
-                      f"{p['seconds']:.0f} | {p['params']:,} | {p['macs']:,} |" for p in curve["points"]]
+            rows = [[f"{p['value']}{mark if p['value'] == curve['tutorial_value'] else ''}",
+                     f"{100 * p['val_accuracy']:.2f}", f"{100 * (p['train_accuracy'] or 0):.2f}",
+                     f"{p['seconds']:.0f}", f"{p['params']:,}", f"{p['macs']:,}"] for p in curve["points"]]
+            lines += [f"## {name}", "", explain(name, curve), "",
+                      markdown_table(["value", "val accuracy %", "train accuracy %", "seconds",
+                                      "params", "MACs"], rows)]
             if name in plots:
                 lines += ["", f"![{name}]({plots[name].name})"]
             lines.append("")
     else:
-        lines += ["| trial | val accuracy % | params | MACs | int8 KB (est.) | seconds | configuration |",
-                  "|---:|---:|---:|---:|---:|---:|---|"]
-        lines += [f"| {r['number']} | {100 * r['val_accuracy']:.2f} | {r['params']:,} | {r['macs']:,} | "
-                  f"{r['int8_kb_estimate']} | {r['seconds']:.0f} | {_flags(r['overrides'])} |"
-                  for r in report["best"]]
+        lines.append(markdown_table(
+            ["trial", "val accuracy %", "params", "MACs", "int8 KB (est.)", "seconds", "configuration"],
+            [[r["number"], f"{100 * r['val_accuracy']:.2f}", f"{r['params']:,}", f"{r['macs']:,}",
+              r["int8_kb_estimate"], f"{r['seconds']:.0f}", _flags(r["overrides"])]
+             for r in report["best"]], "rrrrrrl"))
     return "\n".join(lines) + "\n"
 
 

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from fmnist_edge.runtime import atomic
+from fmnist_edge.tables import markdown_table
 
 from . import wheels as pi_wheels
 from ..environment import git_commit
@@ -59,7 +60,7 @@ def failures(report: dict) -> list[str]:
 
 def markdown(report: dict) -> str:
     """The human-readable report."""
-    lines = ["# fmnist-edge on an emulated Raspberry Pi", "", _target(report), "", *table(report),
+    lines = ["# fmnist-edge on an emulated Raspberry Pi", "", _target(report), "", table(report),
              "", "`fmnist-predict --json` on PNG files (labels compared with this machine's):", ""]
     for p in report["predict"]:
         lines.append(f"- {p['cpu']}, {p['environment']} install, backend {p['backend']}: {p['files']} "
@@ -89,25 +90,23 @@ def _seconds(report: dict) -> str:
             "fmnist-predict label.")
 
 
-def table(report: dict) -> list[str]:
+def table(report: dict) -> str:
     """One row per CPU × install × model."""
-    lines = ["| CPU | install | model | backend | images | accuracy % | x86 accuracy % (engine) | "
-             "differ from x86 | max abs Δp (images > 1/256) | seconds |",
-             "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
-    for r in report["records"]:
-        lines.append(f"| {r['cpu']} ({r['board']}) | {r['environment']} | {r['format']} "
-                     f"{r['quantization']} | {r['backend']} ({r['delegate']}) | {r['images']} | "
-                     f"{100 * r['accuracy']:.2f} | {100 * r['x86_accuracy']:.2f} ({r['x86_backend']}) | "
-                     f"{r['mismatches']} | {r['max_abs_prob_diff']:.2g} ({r['images_prob_diff_over_step']}) | "
-                     f"{r['seconds']:.1f} |")
-    return lines
+    rows = [[f"{r['cpu']} ({r['board']})", r["environment"], f"{r['format']} {r['quantization']}",
+             f"{r['backend']} ({r['delegate']})", r["images"], f"{100 * r['accuracy']:.2f}",
+             f"{100 * r['x86_accuracy']:.2f} ({r['x86_backend']})", r["mismatches"],
+             f"{r['max_abs_prob_diff']:.2g} ({r['images_prob_diff_over_step']})", f"{r['seconds']:.1f}"]
+            for r in report["records"]]
+    return markdown_table(["CPU", "install", "model", "backend", "images", "accuracy %",
+                           "x86 accuracy % (engine)", "differ from x86",
+                           "max abs Δp (images > 1/256)", "seconds"], rows, "llllrrrrrr")
 
 
 def readme_block(report: dict) -> str:
     """The table, the target and the timings, for README.md's ``pi`` block."""
     predict = sum(p["mismatches"] for p in report["predict"])
     files = sum(p["files"] for p in report["predict"])
-    return "\n".join([*table(report), "", f"{_target(report)} fmnist-predict on PNG files: {predict} "
+    return "\n".join([table(report), "", f"{_target(report)} fmnist-predict on PNG files: {predict} "
                       f"of {files} labels differ from x86. {_seconds(report)} Run {report['created']}."])
 
 
