@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 RUN := artifacts/seed-cnn
 EDGE := artifacts/edge-cnn
 
-.PHONY: run test setup venv data qemu train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz clean help
+.PHONY: run test setup venv data qemu train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz imports clean help
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)) and"
@@ -24,6 +24,7 @@ help:
 	@echo "make pi-check - $(RUN)/export on an emulated Raspberry Pi 4 and 5 (qemu, arm64 wheels) into reports/pi.md"
 	@echo "make overhead - batch-1 cost of Classifier.predict vs the bare loop, and threads sharing one Classifier"
 	@echo "make fuzz  - 300 mutated copies of each int8 model through fmnist-predict: refused, accepted, crashed"
+	@echo "make imports - the layer contracts (import-linter; make test runs them too)"
 
 setup: venv data
 
@@ -137,6 +138,10 @@ test: setup $(RUN)/export/manifest.json
 	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/benchmark.md >> "$$GITHUB_STEP_SUMMARY"; fi
 	$(MAKE) --no-print-directory pi-check
 	FMNIST_TEST_RUN=$(RUN) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The import-linter contracts of pyproject.toml on the installed layout (also part of make test).
+imports: venv
+	$(PY) -m pytest -q tests/test_import_contracts.py
 
 clean:
 	rm -rf $(VENV) artifacts reports .pytest_cache

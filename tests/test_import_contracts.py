@@ -1,0 +1,65 @@
+"""The layers of pyproject.toml's import-linter contracts hold, and a forbidden import breaks them.
+
+lint-imports reads a package from one folder, but in a checkout the stages are top-level folders
+that setuptools maps into fmnist_edge (package-dir). So the test lays the installed layout out in
+a temporary folder, as symlinks to the checkout, and runs lint-imports on that.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LINT = Path(sys.executable).with_name("lint-imports")
+
+pytestmark = pytest.mark.skipif(not LINT.exists(), reason="import-linter is in the [dev] extra")
+
+
+def installed_layout(root: Path, real_runtime: bool = False) -> Path:
+    """``root/fmnist_edge`` laid out as the wheel installs it; the stages are symlinks.
+
+    With ``real_runtime`` the runtime folder is a real folder of symlinked files, so a test can
+    add a module to it without touching the checkout.
+    """
+    package = root / "fmnist_edge"
+    package.mkdir(parents=True)
+    for path in (REPO / "fmnist_edge").glob("*.py"):
+        if path.name == "__init__.py":  # a copy: the checkout's would add the checkout to __path__
+            shutil.copy(path, package / path.name)
+        else:
+            (package / path.name).symlink_to(path)
+    for stage in ("train", "export", "runtime", "benchmarks"):
+        if stage == "runtime" and real_runtime:
+            (package / stage).mkdir()
+            for path in (REPO / stage).glob("*.py"):
+                (package / stage / path.name).symlink_to(path)
+        else:
+            (package / stage).symlink_to(REPO / stage, target_is_directory=True)
+    return root
+
+
+def lint(root: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run([str(LINT), "--no-cache", "--no-logo", str(REPO / "pyproject.toml")],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_the_contracts_hold(tmp_path):
+    out = lint(installed_layout(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Contracts: 4 kept, 0 broken." in out.stdout
+    assert "fmnist_edge.runtime.classifier" not in out.stdout  # analysed, not listed as broken
+
+
+def test_runtime_importing_the_benchmarks_breaks_the_device_contract(tmp_path):
+    root = installed_layout(tmp_path, real_runtime=True)
+    (root / "fmnist_edge" / "runtime" / "leak.py").write_text(
+        "from fmnist_edge.benchmarks import report  # noqa: F401\n")
+    out = lint(root)
+    assert out.returncode == 1
+    assert "runtime is the device package" in out.stdout and "BROKEN" in out.stdout
+    assert "fmnist_edge.runtime.leak -> fmnist_edge.benchmarks.report" in out.stdout
