@@ -89,10 +89,10 @@ export: venv
 
 # make test needs a real exported model: train and export it once (a no-op when present).
 $(RUN)/model.keras: | venv data
-	$(VENV)/bin/fmnist-train --model seed-cnn --seed 0 --name seed-cnn --progress epoch
+	$(VENV)/bin/fmnist-train --model seed-cnn --seed 0 --name seed-cnn --progress lines
 
 $(RUN)/export/manifest.json: $(RUN)/model.keras
-	$(VENV)/bin/fmnist-export $(RUN) --quantize all --progress off
+	$(VENV)/bin/fmnist-export $(RUN) --quantize all --progress none
 
 # The tutorial CNN, and the edge CNN beside it when it has been trained and exported (make run).
 bench: $(RUN)/export/manifest.json

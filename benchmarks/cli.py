@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from fmnist_edge.runtime import cliutil
+from fmnist_edge.runtime.amx import Amx
 
 PROG = "fmnist-bench"
 
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--gate", metavar="BASELINE", default=None,
         help="fail (exit 1) when accuracy or a same-run ratio regresses past BASELINE's tolerances")
     add("--no-keras", action="store_true", help="skip the Keras baseline even if TensorFlow is installed")
-    add("--amx", choices=("deny", "allow"), default=None,
+    add("--amx", type=cliutil.enum_choice(Amx), default=None, metavar=cliutil.enum_metavar(Amx),
         help="Intel AMX for this run: deny (faster int8 here; see README) or allow "
         "(default: $FMNIST_AMX, else deny)")
     add("--data", metavar="DIR", default=None, help="Fashion-MNIST folder (default: the usual lookup)")

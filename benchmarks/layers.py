@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from fmnist_edge.runtime import cliutil
+from fmnist_edge.runtime.amx import Amx
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.formats import Quantization
 from fmnist_edge.runtime.preprocessing import to_model_input
@@ -114,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     p = cliutil.ArgumentParser(prog="python -m fmnist_edge.benchmarks.layers",
                                description="Batch-1 time of each part of a CNN, float32 vs int8 TFLite.")
     p.add_argument("run_dir", nargs="?", default="artifacts/seed-cnn", help="run folder (default: %(default)s)")
-    p.add_argument("--amx", choices=("deny", "allow"), default=None,
-                   help="Intel AMX for this process (default: $FMNIST_AMX, else deny)")
+    p.add_argument("--amx", type=cliutil.enum_choice(Amx), default=None,
+                   metavar=cliutil.enum_metavar(Amx), help="Intel AMX for this process (default: $FMNIST_AMX, else deny)")
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from fmnist_edge.progress import Progress
 from fmnist_edge.runtime import cliutil
 
 from fmnist_edge.runtime.formats import supported
@@ -44,8 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the 10k-image self-check (faster; the manifest then has no accuracy)")
     add("--data", metavar="DIR", default=None,
         help="Fashion-MNIST folder (default: $FMNIST_DATA, then the Debian package location)")
-    add("--progress", choices=("auto", "on", "off"), default="auto",
-        help="progress bar on stderr (default: auto = only on a terminal)")
+    add("--progress", type=cliutil.enum_choice(Progress), default=Progress.AUTO,
+        metavar=cliutil.enum_metavar(Progress),
+        help="progress on stderr: a live bar, one line per model, or none; on/off still mean "
+        "bar/none (default: auto = a bar on a terminal, else lines)")
     add("--update-readme", metavar="FILE", default=None,
         help="also write the artifacts table into FILE between <!-- exports:begin/end --> markers")
     return p
@@ -74,7 +77,6 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from_args(args)
     except cliutil.UsageError as exc:
         parser.error(str(exc))
-    progress = {"auto": None, "on": True, "off": False}[args.progress]
 
     def action() -> int:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ info banners
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         from .pipeline import export_model
         from .report import artifacts_table
 
-        result = export_model(args.model, config, args.out, args.data, progress)
+        result = export_model(args.model, config, args.out, args.data, args.progress)
         table = artifacts_table(result.manifest)
         kept = len(result.manifest["artifacts"]) - len(result.written)
         print(f"{PROG}: wrote {len(result.written)} models to {result.out_dir}/"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fmnist_edge.progress import Progress, Steps
 from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.errors import FmnistError
@@ -55,8 +56,11 @@ class ExportResult:
 
 def export_model(run_dir_or_model: str | Path | None, config: ExportConfig,
                  out_dir: str | Path | None = None, data_dir: str | None = None,
-                 progress: bool | None = None) -> ExportResult:
-    """Export, self-check and publish every requested artifact; see ``ExportResult.failed``."""
+                 progress: Progress | bool | None = None) -> ExportResult:
+    """Export, self-check and publish every requested artifact; see ``ExportResult.failed``.
+
+    ``progress``: a :class:`~fmnist_edge.progress.Progress` (None = auto).
+    """
     source = load_source(run_dir_or_model)
     out = Path(out_dir) if out_dir else source.run_dir / "export"
     _refuse_foreign_folder(out)
@@ -76,26 +80,24 @@ def export_model(run_dir_or_model: str | Path | None, config: ExportConfig,
 
 
 def _export_all(source: SourceModel, config: ExportConfig, data, calibration: np.ndarray,
-                staging: Path, progress: bool | None) -> list[dict]:
-    from tqdm import tqdm
-
+                staging: Path, progress) -> list[dict]:
     from .validate import check_artifact, load_artifact
 
     reference = _keras_predictions(source.model, data.x_test) if config.check else None
     jobs = config.jobs()
     entries = []
     with tempfile.TemporaryDirectory(prefix="fmnist-export-") as scratch:
-        bar = tqdm(jobs, desc="export", unit="model", disable=_disabled(progress))
-        for variant in bar:
+        steps = Steps(jobs, progress, "export", "model")
+        for variant in steps:
             name = f"{variant.format} {variant.quantization}"
-            bar.set_postfix_str(f"{name}: converting")
+            steps.note(f"{name}: converting")
             path = staging / variant.file_name
             converter = importlib.import_module(f"{__package__}.{FORMATS[variant.format].converter}")
             facts = converter.convert(Conversion(source, variant, calibration, path, config,
                                                  Path(scratch)))
             runtime_model = load_artifact(path, variant.format)
             if reference is not None:
-                bar.set_postfix_str(f"{name}: checking on 10k test images")
+                steps.note(f"{name}: checking on 10k test images")
                 facts["check"] = check_artifact(runtime_model, data.x_test, data.y_test,
                                                 reference, config.max_drop)
             entries.append(mf.artifact_entry(path, variant.format.value, variant.quantization.value,
@@ -106,10 +108,6 @@ def _export_all(source: SourceModel, config: ExportConfig, data, calibration: np
 def _keras_predictions(model, images: np.ndarray) -> np.ndarray:
     probabilities = model.predict(to_model_input(images), batch_size=1024, verbose=0)
     return np.argmax(probabilities, axis=1)
-
-
-def _disabled(progress: bool | None) -> bool | None:
-    return None if progress is None else not progress  # None: tqdm shows a bar only on a terminal
 
 
 def _manifest(source: SourceModel, config: ExportConfig, entries: list[dict], out: Path) -> dict:

@@ -28,9 +28,9 @@ import platform
 import struct
 import sys
 from dataclasses import dataclass
-from enum import Enum
 
 from .errors import FmnistError
+from .formats import Choice
 from .system import cpu_flags
 
 ENV = "FMNIST_AMX"
@@ -46,7 +46,7 @@ _FILTER = ((0x20, 0, 0, 4), (0x15, 0, 5, AUDIT_ARCH_X86_64), (0x20, 0, 0, 0),
            (0x06, 0, 0, 0x00050000 | 1), (0x06, 0, 0, 0x7FFF0000))
 
 
-class Amx(str, Enum):
+class Amx(Choice):
     """What to do about Intel AMX before an inference engine loads."""
 
     DENY = "deny"  # refuse AMX to this process: XNNPACK uses AVX-512 VNNI (faster here)

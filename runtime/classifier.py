@@ -28,7 +28,7 @@ from .errors import FmnistError, first_line
 from .formats import Backend, format_of
 from .labels import CLASS_NAMES
 from .preprocessing import IMAGE_SIZE, INPUT_SCALE
-from .quantize import dequantize, is_pixel_shift, quantize_images
+from .quantize import dequantize, is_pixel_shift, quantize, quantize_images
 
 ONE_IMAGE = {(IMAGE_SIZE, IMAGE_SIZE), (1, IMAGE_SIZE, IMAGE_SIZE), (1, IMAGE_SIZE, IMAGE_SIZE, 1)}
 U8 = np.dtype(np.uint8)
@@ -180,11 +180,7 @@ class Classifier:
             raise InputError(f"float images must be scaled to [0, 1] (pixels / 255); got values "
                              f"from {low:g} to {high:g}")
         quant = self.runner.input_quant
-        if quant is None:
-            return x.astype(np.float32, copy=False)
-        info = np.iinfo(quant.dtype)
-        q = np.round(x.astype(np.float32) / np.float32(quant.scale)) + quant.zero_point
-        return np.clip(q, info.min, info.max).astype(quant.dtype)
+        return x.astype(np.float32, copy=False) if quant is None else quantize(x, quant)
 
     def _probed(self) -> "Classifier":
         """Refuse a model that does not return probabilities for a black, a white and a ramp image."""

@@ -7,6 +7,7 @@ import json
 import sys
 
 from . import cliutil
+from .amx import Amx
 from .formats import Backend, Format, Quantization
 from .images import Invert
 
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar=cliutil.enum_metavar(Invert),
         help="negate images: auto = when the border is light (a dark garment on a light surface), "
         "yes, or no (default: auto)")
-    add("--amx", choices=("deny", "allow"), default=None,
+    add("--amx", type=cliutil.enum_choice(Amx), default=None, metavar=cliutil.enum_metavar(Amx),
         help="Intel AMX: deny (XNNPACK's AMX int8 kernels are slower for this model) or allow "
         "(default: $FMNIST_AMX, else deny)")
     add("--no-verify", action="store_true",

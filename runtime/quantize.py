@@ -37,8 +37,13 @@ def quantize_images(images: np.ndarray, params: QuantParams) -> np.ndarray:
     if images.dtype == np.uint8 and is_pixel_shift(params):
         x = images.reshape(-1, 28, 28, 1)
         return (x ^ np.uint8(0x80)).view(np.int8)
+    return quantize(to_model_input(images), params)
+
+
+def quantize(x: np.ndarray, params: QuantParams) -> np.ndarray:
+    """Real values (float x/255 images) → the nearest quantized codes, saturated to the dtype."""
     info = np.iinfo(params.dtype)
-    q = np.round(to_model_input(images) / np.float32(params.scale)) + params.zero_point
+    q = np.round(x.astype(np.float32, copy=False) / np.float32(params.scale)) + params.zero_point
     return np.clip(q, info.min, info.max).astype(params.dtype)
 
 

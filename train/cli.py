@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from fmnist_edge.progress import Progress
 from fmnist_edge.runtime import cliutil
 from fmnist_edge.runtime.dataset import ENV_VAR
 
@@ -29,9 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="parent folder of run folders (default: %(default)s)")
     add("--name", default=None,
         help="run folder name under --out (default: the model kind, e.g. seed-cnn)")
-    add("--progress", choices=("auto", "bar", "epoch", "none"), default="auto",
-        help="Keras progress output: a live bar, one line per epoch, or none "
-        "(default: auto = bar on a terminal, else epoch)")
+    add("--progress", type=cliutil.enum_choice(Progress), default=Progress.AUTO,
+        metavar=cliutil.enum_metavar(Progress),
+        help="Keras progress output: a live bar, one line per epoch, or none; epoch still means "
+        "lines (default: auto = a bar on a terminal, else lines)")
     return p
 
 
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``fmnist-train``; returns the exit code."""
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
-    verbose = {"auto": 1 if sys.stdout.isatty() else 2, "bar": 1, "epoch": 2, "none": 0}[args.progress]
+    verbose = args.progress.keras_verbose()
 
     def action() -> int:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ info banners

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from fmnist_edge.runtime.errors import FmnistError, first_line
+from fmnist_edge.runtime.formats import Choice
 
 from . import sweep_space
 from .config import ModelKind, TrainConfig
@@ -26,7 +27,7 @@ HEARTBEAT_S = 20  # a RUNNING trial without a heartbeat for GRACE_S is taken as 
 GRACE_S = 60
 
 
-class Mode(str, Enum):
+class Mode(Choice):
     """How the sweep explores."""
 
     ABLATION = "ablation"  # the tutorial's configuration, one hyperparameter changed per trial

@@ -11,7 +11,7 @@ pytest.importorskip("optuna")
 pytest.importorskip("tensorflow")
 
 from fmnist_edge.runtime.errors import FmnistError  # noqa: E402
-from fmnist_edge.train import sweep_cli  # noqa: E402
+from fmnist_edge.train import sweep_cli, sweep_run  # noqa: E402
 from fmnist_edge.train.config import ModelKind  # noqa: E402
 from fmnist_edge.train.sweep_study import Mode, SweepConfig, ablation_plan  # noqa: E402
 
@@ -44,9 +44,9 @@ def test_interrupted_sweep_resumes_without_losing_or_repeating_trials(tmp_path):
                          storage=f"sqlite:///{tmp_path / 'sweep.db'}")
     first = Interrupt(stop_at=3)
     with pytest.raises(KeyboardInterrupt):
-        sweep_cli.run_sweep(config, tmp_path / "out", first)
+        sweep_run.run_sweep(config, tmp_path / "out", first)
     second = Interrupt()
-    report = sweep_cli.run_sweep(config, tmp_path / "out", second)
+    report = sweep_run.run_sweep(config, tmp_path / "out", second)
     planned = {json.dumps(p["overrides"], sort_keys=True) for p in ablation_plan(config)}
     done = [json.dumps(t["overrides"], sort_keys=True) for t in report["trials"]]
     assert sorted(done) == sorted(planned)  # every planned trial finished exactly once
@@ -139,7 +139,7 @@ def test_a_configuration_the_model_cannot_take_is_pruned_not_fatal(tmp_path):
     config = SweepConfig(model=ModelKind.EDGE_CNN, names=("pool_size",), epochs=1,
                          storage=f"sqlite:///{tmp_path / 'sweep.db'}")
     trainer = Interrupt()
-    report = sweep_cli.run_sweep(config, tmp_path / "out", trainer)
+    report = sweep_run.run_sweep(config, tmp_path / "out", trainer)
     states = {t["overrides"].get("pool_size"): t["state"] for t in report["trials"]}
     assert states == {None: "complete", 1: "complete", 3: "complete", 4: "pruned"}
     assert "window must be 3 or less" in next(t["invalid"] for t in report["trials"] if "invalid" in t)
@@ -153,7 +153,7 @@ def test_search_skips_configurations_over_budget_without_counting_them(tmp_path)
          "--max-params", "120000", "--storage", f"sqlite:///{tmp_path / 'sweep.db'}"]))
     assert config.model is ModelKind.EDGE_CNN
     trainer = Interrupt()
-    report = sweep_cli.run_sweep(config, tmp_path / "out", trainer)
+    report = sweep_run.run_sweep(config, tmp_path / "out", trainer)
     trained = [t for t in report["trials"] if "over_budget" not in t]
     skipped = [t for t in report["trials"] if "over_budget" in t]
     assert len(trained) == len(trainer.calls) == 3
@@ -207,7 +207,7 @@ def test_base_replaces_the_recipe_and_a_study_keeps_its_base(tmp_path, capsys):
     assert command(config) == ("fmnist-sweep --mode ablation --model edge-cnn --epochs 2 --params "
                                "block_filters,erasing --set block_filters=16-32-64 "
                                "--base block_filters=24-32-64")
-    report = sweep_cli.run_sweep(config, tmp_path / "out", Interrupt())
+    report = sweep_run.run_sweep(config, tmp_path / "out", Interrupt())
     assert report["hyperparameters"]["block_filters"]["base_label"] == "base"
     assert report["command"] == command(config)
     # the same study from the recipe's own base would mix two baselines: refused, one line
@@ -236,7 +236,7 @@ def test_search_samples_the_regularizers_it_is_given(tmp_path):
     config = sweep_cli.config_from_args(sweep_cli.build_parser().parse_args(
         ["--mode", "search", "--model", "edge-cnn", "--params", "dropout,label_smoothing,erasing",
          "--trials", "4", "--storage", f"sqlite:///{tmp_path / 'sweep.db'}"]))
-    report = sweep_cli.run_sweep(config, tmp_path / "out", Interrupt())
+    report = sweep_run.run_sweep(config, tmp_path / "out", Interrupt())
     overrides = [t["overrides"] for t in report["trials"]]
     assert len(overrides) == 4 and all(set(o) == {"dropout", "label_smoothing", "erasing"} for o in overrides)
     assert all(0 <= o["dropout"] <= 0.5 and 0 <= o["label_smoothing"] <= 0.2 for o in overrides)
@@ -246,7 +246,7 @@ def test_search_samples_the_regularizers_it_is_given(tmp_path):
 
 
 def test_a_chatty_worker_runs_alongside_and_its_last_error_is_reported(tmp_path):
-    from fmnist_edge.train.sweep_cli import start_workers, wait_workers
+    from fmnist_edge.train.sweep_run import start_workers, wait_workers
 
     done = tmp_path / "done"
     # 200 KiB of warnings (a pipe holds 64 KiB), then the marker, then a traceback's last line
