@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from . import cliutil
 from .amx import Amx
 from .formats import Backend, Format, Quantization
 from .images import Invert
-
-PROG = "fmnist-predict"
+from .predict import PROG, PredictConfig, predict
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,40 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``fmnist-predict``: 0 = all inputs classified, 2 = some input failed."""
     args = build_parser().parse_args(argv)
-
-    def action() -> int:
-        from .amx import command_policy
-        from .classifier import Classifier, InputError
-        from .inputs import read_inputs
-
-        clf = Classifier.load(args.model, backend=args.backend, threads=args.threads,
-                              format=args.format, quantization=args.quantization,
-                              verify=not args.no_verify, amx=command_policy(args.amx))
-        failed = 0
-        for batch in read_inputs(args.inputs, args.invert):
-            error = batch.error
-            if error is None:
-                try:
-                    results = clf.classify(batch.images, args.top_k)
-                except InputError as exc:  # an .npy of the wrong shape, dtype or range
-                    error = f"{batch.source}: {exc}"
-            if error:
-                failed += 1
-                print(f"{PROG}: error: {error}", file=sys.stderr)
-                continue
-            for name, guesses in zip(batch.names, results):
-                print(_format(name, guesses, args.json))
-        return 2 if failed else 0  # each failed input already printed its one line
-
-    return cliutil.run(PROG, action)
-
-
-def _format(name: str, guesses, as_json: bool) -> str:
-    if as_json:
-        return json.dumps({"input": name, "label": guesses[0].label, "score": round(guesses[0].score, 6),
-                           "top_k": [{"label": g.label, "index": g.index, "score": round(g.score, 6)}
-                                     for g in guesses]})
-    return f"{name}\t" + "\t".join(f"{g.label}\t{g.score:.4f}" for g in guesses)
+    config = PredictConfig(args.model, tuple(args.inputs), args.top_k, args.json, args.threads,
+                           args.backend, args.format, args.quantization, args.invert, args.amx,
+                           not args.no_verify)
+    return cliutil.run(PROG, lambda: predict(config))
 
 
 if __name__ == "__main__":
