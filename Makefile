@@ -19,12 +19,16 @@ help:
 	@echo "             the edge CNN, export both CNNs to every TFLite/ONNX format, benchmark them side by side"
 	@echo "make test  - set up, train+export the tutorial CNN if missing, quick benchmark gate, test suite"
 	@echo "make bench - the full benchmark of $(RUN)/export into reports/"
-	@echo "make edge-seeds - the edge CNN with seeds $(EDGE_SEEDS) too, and the README's runs table"
+	@echo "make edge-seeds - the edge CNN with seeds $(EDGE_SEEDS) too, and the runs table in docs/train.md"
 	@echo "make sweep - the hyperparameter ablation (fmnist-sweep, $(SWEEP_EPOCHS) epochs per trial) into reports/sweep.*"
 	@echo "make pi-check - $(RUN)/export on an emulated Raspberry Pi 4 and 5 (qemu, arm64 wheels) into reports/pi.md"
 	@echo "make overhead - batch-1 cost of Classifier.predict vs the bare loop, and threads sharing one Classifier"
 	@echo "make fuzz  - 300 mutated copies of each int8 model through fmnist-predict: refused, accepted, crashed"
 	@echo "make imports - the layer contracts (import-linter; make test runs them too)"
+	@echo "make export - every format of $(RUN) (and of $(EDGE) when trained), the table in docs/export.md"
+	@echo "make runs  - the runs table of docs/train.md from artifacts/*/metrics.json"
+	@echo "make layers - batch-1 time of each part of the CNN, float32 vs int8, AMX denied and allowed"
+	@echo "make doctor-models - regenerate the tiny models fmnist-doctor ships with"
 
 setup: venv data
 
@@ -39,7 +43,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	@touch $(STAMP)
 
-# The dataset comes from Debian's package; $FMNIST_DATA overrides it (see README).
+# The dataset comes from Debian's package; $FMNIST_DATA overrides it (see docs/data.md).
 data:
 	@if [ -n "$$FMNIST_DATA" ]; then echo "data: using FMNIST_DATA=$$FMNIST_DATA"; \
 	elif ls $(DATA_DIR)/train-images-idx3-ubyte* >/dev/null 2>&1; then echo "data: $(DATA_DIR)"; \
@@ -78,13 +82,13 @@ edge-seeds: setup
 	@set -e; for s in $(EDGE_SEEDS); do \
 	  $(VENV)/bin/fmnist-train --model edge-cnn --seed $$s --name edge-cnn-seed$$s; \
 	done
-	$(VENV)/bin/fmnist-runs artifacts --update-readme README.md
+	$(VENV)/bin/fmnist-runs artifacts --update-readme docs/train.md
 
 runs: venv
-	$(VENV)/bin/fmnist-runs artifacts --update-readme README.md
+	$(VENV)/bin/fmnist-runs artifacts --update-readme docs/train.md
 
 export: venv
-	$(VENV)/bin/fmnist-export $(RUN) --quantize all --update-readme README.md
+	$(VENV)/bin/fmnist-export $(RUN) --quantize all --update-readme docs/export.md
 	@if [ -f $(EDGE)/model.keras ]; then $(VENV)/bin/fmnist-export $(EDGE) --quantize all; fi
 
 # make test needs a real exported model: train and export it once (a no-op when present).
@@ -108,14 +112,14 @@ doctor-models: venv
 	$(PY) -m fmnist_edge.export.doctor_models
 
 # Batch-1 cost of Classifier.predict vs the bare engine loop, and one Classifier shared by threads
-# (the README's overhead tables): the tutorial CNN, and the edge CNN when make run exported it.
+# (the overhead tables of docs/runtime.md): the tutorial CNN, and the edge CNN when make run exported it.
 overhead: $(RUN)/export/manifest.json
 	$(PY) -m fmnist_edge.benchmarks.overhead $(RUN)/export
 	@if [ -f $(EDGE)/export/manifest.json ]; then $(PY) -m fmnist_edge.benchmarks.overhead $(EDGE)/export; fi
 
-# 300 mutated copies of each int8 model through fmnist-predict, one process each (README's counts).
+# 300 mutated copies of each int8 model through fmnist-predict, one process each (the counts in docs/runtime.md).
 fuzz: $(RUN)/export/manifest.json
-	$(PY) -m fmnist_edge.benchmarks.fuzz $(RUN)/export --mutants 300 --update-readme README.md
+	$(PY) -m fmnist_edge.benchmarks.fuzz $(RUN)/export --mutants 300 --update-readme docs/runtime.md
 
 # Where the batch-1 time goes: each part of the CNN as its own float32 / int8 TFLite model.
 layers: $(RUN)/model.keras
@@ -125,7 +129,7 @@ layers: $(RUN)/model.keras
 # One hyperparameter at a time from the tutorial's configuration (resumable; reports/sweep.*).
 SWEEP_EPOCHS ?= 3
 sweep: setup
-	$(VENV)/bin/fmnist-sweep --mode ablation --epochs $(SWEEP_EPOCHS) --out reports --update-readme README.md
+	$(VENV)/bin/fmnist-sweep --mode ablation --epochs $(SWEEP_EPOCHS) --out reports --update-readme docs/sweep.md
 
 # The runtime on an emulated Raspberry Pi 4 and 5: Debian arm64, its Python, the real aarch64 wheels.
 pi-check: $(RUN)/export/manifest.json qemu

@@ -156,11 +156,14 @@ def main(argv: list[str] | None = None) -> int:
                                description="Mutated model files through fmnist-predict.")
     p.add_argument("export_dir", nargs="?", default="artifacts/seed-cnn/export",
                    help="export folder with manifest.json (default: %(default)s)")
-    p.add_argument("--mutants", type=cliutil.positive_int, default=300, help="mutants per format")
-    p.add_argument("--seed", type=cliutil.non_negative_int, default=0, help="mutation seed")
-    p.add_argument("--memory-mb", type=cliutil.positive_int, default=1024,
-                   help="address-space limit of each fmnist-predict process (default: 1024)")
-    p.add_argument("--workers", type=cliutil.positive_int, default=2, help="processes at once")
+    p.add_argument("--mutants", type=cliutil.positive_int, default=300, metavar="N",
+                   help="mutants per format (default: %(default)s)")
+    p.add_argument("--seed", type=cliutil.non_negative_int, default=0, metavar="N",
+                   help="mutation seed (default: %(default)s)")
+    p.add_argument("--memory-mb", type=cliutil.positive_int, default=1024, metavar="MB",
+                   help="address-space limit of each fmnist-predict process (default: %(default)s)")
+    p.add_argument("--workers", type=cliutil.positive_int, default=2, metavar="N",
+                   help="fmnist-predict processes at once (default: %(default)s)")
     p.add_argument("--update-readme", metavar="FILE", default=None,
                    help="write the table into FILE's fuzz block (<!-- fuzz:begin --> … end)")
     args = p.parse_args(argv)

@@ -155,9 +155,12 @@ def main(argv: list[str] | None = None) -> int:
                                description="Batch-1 overhead of Classifier.predict vs the bare loop.")
     p.add_argument("export_dir", nargs="?", default="artifacts/seed-cnn/export",
                    help="export folder with manifest.json (default: %(default)s)")
-    p.add_argument("--threads", type=cliutil.positive_int, default=1, help="engine threads (default: 1)")
-    p.add_argument("--calls", type=cliutil.positive_int, default=3000, help="timed calls per round")
-    p.add_argument("--rounds", type=cliutil.positive_int, default=11, help="interleaved rounds (default: 11)")
+    p.add_argument("--threads", type=cliutil.positive_int, default=1, metavar="N",
+                   help="engine threads (default: %(default)s)")
+    p.add_argument("--calls", type=cliutil.positive_int, default=3000, metavar="N",
+                   help="timed calls per round (default: %(default)s)")
+    p.add_argument("--rounds", type=cliutil.positive_int, default=11, metavar="N",
+                   help="interleaved rounds (default: %(default)s)")
     args = p.parse_args(argv)
     def action() -> int:
         export_dir = Path(args.export_dir)
