@@ -34,6 +34,8 @@ from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.formats import FORMATS, Format, Quantization
 from fmnist_edge.tables import markdown_table
 
+from .cliargs import add_count, export_parser
+
 KINDS = ("bit flips", "truncation", "random bytes", "zeroed run")
 OUTCOMES = ("refused", "accepted", "crashed", "broken")
 PREDICT = [sys.executable, "-m", "fmnist_edge.runtime.predict_cli"]
@@ -152,18 +154,12 @@ def table(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the fuzz table; exit 1 when any mutant crashed or broke."""
-    p = cliutil.ArgumentParser(prog="python -m fmnist_edge.benchmarks.fuzz",
-                               description="Mutated model files through fmnist-predict.")
-    p.add_argument("export_dir", nargs="?", default="artifacts/seed-cnn/export",
-                   help="export folder with manifest.json (default: %(default)s)")
-    p.add_argument("--mutants", type=cliutil.positive_int, default=300, metavar="N",
-                   help="mutants per format (default: %(default)s)")
-    p.add_argument("--seed", type=cliutil.non_negative_int, default=0, metavar="N",
-                   help="mutation seed (default: %(default)s)")
-    p.add_argument("--memory-mb", type=cliutil.positive_int, default=1024, metavar="MB",
-                   help="address-space limit of each fmnist-predict process (default: %(default)s)")
-    p.add_argument("--workers", type=cliutil.positive_int, default=2, metavar="N",
-                   help="fmnist-predict processes at once (default: %(default)s)")
+    p = export_parser("python -m fmnist_edge.benchmarks.fuzz",
+                      "Mutated model files through fmnist-predict.")
+    add_count(p, "--mutants", 300, "mutants per format")
+    add_count(p, "--seed", 0, "mutation seed", minimum=0)
+    add_count(p, "--memory-mb", 1024, "address-space limit of each fmnist-predict process", "MB")
+    add_count(p, "--workers", 2, "fmnist-predict processes at once")
     p.add_argument("--update-readme", metavar="FILE", default=None,
                    help="write the table into FILE's fuzz block (<!-- fuzz:begin --> … end)")
     args = p.parse_args(argv)

@@ -28,6 +28,7 @@ from fmnist_edge.runtime.formats import Format, Quantization, quantization_label
 from fmnist_edge.runtime.quiet import native_stderr_captured
 from fmnist_edge.tables import markdown_table
 
+from .cliargs import add_count, export_parser
 from .timing import median_us
 
 MODELS = tuple((f, q) for f in Format for q in (Quantization.INT8, Quantization.NONE))
@@ -151,16 +152,11 @@ def table(rows: list[dict], threads: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the overhead table for an export folder."""
-    p = cliutil.ArgumentParser(prog="python -m fmnist_edge.benchmarks.overhead",
-                               description="Batch-1 overhead of Classifier.predict vs the bare loop.")
-    p.add_argument("export_dir", nargs="?", default="artifacts/seed-cnn/export",
-                   help="export folder with manifest.json (default: %(default)s)")
-    p.add_argument("--threads", type=cliutil.positive_int, default=1, metavar="N",
-                   help="engine threads (default: %(default)s)")
-    p.add_argument("--calls", type=cliutil.positive_int, default=3000, metavar="N",
-                   help="timed calls per round (default: %(default)s)")
-    p.add_argument("--rounds", type=cliutil.positive_int, default=11, metavar="N",
-                   help="interleaved rounds (default: %(default)s)")
+    p = export_parser("python -m fmnist_edge.benchmarks.overhead",
+                      "Batch-1 overhead of Classifier.predict vs the bare loop.")
+    add_count(p, "--threads", 1, "engine threads")
+    add_count(p, "--calls", 3000, "timed calls per round")
+    add_count(p, "--rounds", 11, "interleaved rounds")
     args = p.parse_args(argv)
     def action() -> int:
         export_dir = Path(args.export_dir)

@@ -244,13 +244,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from .guest import PI4, PI5
 
-    p = cliutil.ArgumentParser(prog="pi-check", description="Run the runtime on an emulated Raspberry "
-                               "Pi 4 and 5 (Debian arm64, qemu user mode, the real aarch64 wheels).")
+    from ..cliargs import add_count, export_parser
+
+    p = export_parser("pi-check", "Run the runtime on an emulated Raspberry Pi 4 and 5 (Debian "
+                      "arm64, qemu user mode, the real aarch64 wheels).")
     add = p.add_argument
-    add("export_dir", nargs="?", default="artifacts/seed-cnn/export", metavar="EXPORT_DIR",
-        help="export folder with manifest.json (default: %(default)s)")
-    add("--images", type=cliutil.positive_int, default=1000, metavar="N",
-        help="test images per model and CPU (default: %(default)s)")
+    add_count(p, "--images", 1000, "test images per model and CPU")
     add("--cpu", choices=("cortex-a72", "cortex-a76", "both"), default="both",
         help="Pi 4 (cortex-a72, no dot product), Pi 5 (cortex-a76) or both (default: both)")
     add("--out", metavar="DIR", default="reports", help="report folder (default: %(default)s)")
