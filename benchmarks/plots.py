@@ -56,7 +56,7 @@ def distributions(report: dict, plt, path: Path) -> Path:
 
 def per_class(report: dict, plt, path: Path) -> Path:
     """Per-class accuracy change (points) of the quantized models against the reference."""
-    records = [r for r in _first_thread(report) if r["quantization"] != "none"]
+    records = [r for r in _first_thread(report) if r["quantization"] != Quantization.NONE]
     fig, ax = plt.subplots(figsize=(10, 5))
     width = 0.8 / max(len(records), 1)
     x = np.arange(len(CLASS_NAMES))

@@ -70,7 +70,7 @@ def latency_table(report: dict) -> str:
 def per_class_table(report: dict) -> str:
     """Per-class accuracy change (points) of each quantized model against the reference."""
     first = report["environment"]["threads"][0]
-    models = [r for r in report["records"] if r["threads"] == first and r["quantization"] != "none"]
+    models = [r for r in report["records"] if r["threads"] == first and r["quantization"] != Quantization.NONE]
     rows = [[label, *(f"{r['per_class_delta_points'][i]:+.1f}" for r in models)]
             for i, label in enumerate(CLASS_NAMES)]
     return markdown_table(["class", *(model_name(r) for r in models)], rows)

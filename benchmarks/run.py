@@ -16,6 +16,7 @@ from fmnist_edge.runtime.backends import format_runnable
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.errors import FmnistError
+from fmnist_edge.runtime.formats import Quantization
 
 from . import keras_baseline, timing
 from .environment import environment
@@ -134,7 +135,7 @@ def _reference(keras_model, entries: list[dict], predictions: dict, images: np.n
     artifact's; with neither, the first artifact's own, flagged so that the gate refuses them."""
     if keras_model is not None:
         return keras_baseline.keras_predictions(keras_model, images), "keras float32 model", False
-    floats = [e for e in entries if e["quantization"] == "none"]
+    floats = [e for e in entries if e["quantization"] == Quantization.NONE]
     first = (floats or entries)[0]
     name = f"{first['file']} (no TensorFlow here)" if floats else \
         f"{first['file']} (no TensorFlow and no float32 artifact here: compared with itself)"
@@ -197,7 +198,7 @@ def _add_ratios(records: list[dict]) -> None:
     by_key = {(r["run"], r["format"], r["quantization"], r["threads"]): r for r in records}
     keras_call = next((r for r in records if r["format"] == "keras" and r["quantization"] == "call"), None)
     for r in records:
-        base = by_key.get((r["run"], r["format"], "none", r["threads"]))
+        base = by_key.get((r["run"], r["format"], Quantization.NONE, r["threads"]))
         if base and r["format"] != "keras":
             r["speedup_vs_float"] = base["latency_us"]["p50"] / r["latency_us"]["p50"]
             r["throughput_vs_float"] = r["throughput_ips"] / base["throughput_ips"]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fmnist_edge.runtime.formats import quantization_label
+from fmnist_edge.runtime.formats import Quantization, quantization_label
 from fmnist_edge.tables import markdown_table
 
 
 def artifacts_table(manifest: dict) -> str:
     """Markdown table of every artifact in ``manifest``; size ratio is against the float32 file."""
     float_size = {e["format"]: e["size_bytes"] for e in manifest["artifacts"]
-                  if e["quantization"] == "none"}
+                  if e["quantization"] == Quantization.NONE}
     rows = []
     for e in manifest["artifacts"]:
         base = float_size.get(e["format"])

@@ -25,7 +25,7 @@ from . import amx as amx_policy
 from . import manifest as mf
 from .backends import format_runnable, missing_extra, open_runner, usable_formats
 from .errors import FmnistError, first_line
-from .formats import Backend, format_of
+from .formats import Backend, Quantization, format_of
 from .labels import CLASS_NAMES
 from .preprocessing import IMAGE_SIZE, INPUT_SCALE
 from .quantize import dequantize, is_pixel_shift, quantize, quantize_images
@@ -94,7 +94,7 @@ class Classifier:
                 raise FmnistError(f"{path}: no {mf.MANIFEST} here; pass a .tflite/.onnx file "
                                   "or an export folder written by fmnist-export")
             formats = [format] if format else _runnable_formats(backend)
-            entry = mf.choose_entry(manifest, path, formats, quantization or "int8")
+            entry = mf.choose_entry(manifest, path, formats, quantization or Quantization.INT8)
             file = path / entry["file"]
         else:
             file, manifest = path, mf.read_manifest(path.parent) if path.parent.is_dir() else None
