@@ -80,20 +80,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def action() -> int:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ info banners
-        from fmnist_edge.readme import replace_block
+        from .report import export_and_report
 
-        from .pipeline import export_model
-        from .report import artifacts_table
-
-        result = export_model(args.model, config, args.out, args.data, args.progress)
-        table = artifacts_table(result.manifest)
-        kept = len(result.manifest["artifacts"]) - len(result.written)
-        print(f"{PROG}: wrote {len(result.written)} models to {result.out_dir}/"
-              + (f" (kept {kept} from the previous export of the same model)" if kept else "")
-              + f"\n\n{table}")
-        if args.update_readme:
-            replace_block(args.update_readme, "exports", table)
-        result.raise_on_failed_checks()
+        export_and_report(args.model, config, args.out, args.data, args.progress,
+                          args.update_readme)
         return 0
 
     return cliutil.run(PROG, action)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fmnist_edge.runtime.formats import Quantization, quantization_label
 from fmnist_edge.tables import markdown_table
 
@@ -35,3 +37,28 @@ def _quant_label(entry: dict) -> str:
     if entry.get("activations"):
         label += f" ({entry['activations']} activations)"
     return label
+
+
+def export_and_report(model, config, out: str | Path | None = None, data: str | None = None,
+                      progress=None, readme: str | None = None):
+    """What ``fmnist-export`` does: export, print the table, write it into ``readme``'s block.
+
+    A README without the block fails before anything is converted; a failed self-check raises
+    CheckFailed (exit 1) after everything is written and reported.
+    """
+    from fmnist_edge.readme import check_block, replace_block
+
+    from .pipeline import export_model
+
+    if readme:
+        check_block(readme, "exports")
+    result = export_model(model, config, out, data, progress)
+    table = artifacts_table(result.manifest)
+    kept = len(result.manifest["artifacts"]) - len(result.written)
+    print(f"fmnist-export: wrote {len(result.written)} models to {result.out_dir}/"
+          + (f" (kept {kept} from the previous export of the same model)" if kept else "")
+          + f"\n\n{table}")
+    if readme:
+        replace_block(readme, "exports", table)
+    result.raise_on_failed_checks()
+    return result
