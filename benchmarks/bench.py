@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from .gate import check_gate, load_baseline
@@ -9,6 +10,7 @@ from .report import headline, readme_block, write_reports
 from .run import BenchConfig, run_benchmark
 
 PROG = "fmnist-bench"
+NO_PLOTS = "matplotlib is not installed (pip install 'fmnist-edge[plots]' adds them)"
 
 
 def bench(config: BenchConfig, out: Path, gate: str | None = None, readme: str | None = None) -> int:
@@ -26,14 +28,21 @@ def bench(config: BenchConfig, out: Path, gate: str | None = None, readme: str |
     written = write_reports(report, out) + _plots(report, out)
     print(headline(report))
     print(f"\n{PROG}: wrote " + ", ".join(str(p) for p in written))
+    if not _have_matplotlib():
+        print(f"{PROG}: no plots: {NO_PLOTS}")
     if readme:
         replace_block(readme, "bench", readme_block(report))
     return check_gate(report, baseline) if baseline else 0
 
 
+def _have_matplotlib() -> bool:
+    return importlib.util.find_spec("matplotlib") is not None
+
+
 def _plots(report: dict, out: Path) -> list[Path]:
-    try:
-        from .plots import save_plots
-    except ImportError:  # matplotlib is a [train] dependency; a device may not have it
+    """The PNGs when matplotlib is installed; a device with only ``[litert]`` has none."""
+    if not _have_matplotlib():
         return []
+    from .plots import save_plots
+
     return save_plots(report, out)

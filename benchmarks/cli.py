@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="Intel AMX for this run: deny (faster int8 here; see README) or allow "
         "(default: $FMNIST_AMX, else deny)")
     add("--data", metavar="DIR", default=None, help="Fashion-MNIST folder (default: the usual lookup)")
+    add("--device-name", metavar="NAME", default=None,
+        help="the device's name in the report (default: this machine's hostname)")
     add("--update-readme", metavar="FILE", default=None,
         help="also write the headline table into FILE between <!-- bench:begin/end --> markers")
     return p
@@ -49,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         from .run import BenchConfig
 
         config = BenchConfig(tuple(Path(d) for d in args.export_dirs), tuple(args.threads),
-                             max(args.batch), args.quick, not args.no_keras, args.data, args.amx)
+                             max(args.batch), args.quick, not args.no_keras, args.data, args.amx,
+                             args.device_name)
         return bench(config, Path(args.out), args.gate, args.update_readme)
 
     return cliutil.run(PROG, action)

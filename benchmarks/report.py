@@ -80,7 +80,8 @@ def markdown(report: dict) -> str:
     """The whole human-readable report."""
     env = report["environment"]
     lines = [
-        "# fmnist-edge benchmark", "",
+        "# fmnist-edge benchmark", "", *([EMULATED_NOTE.format(report["device"]["emulated"]), ""]
+                                          if (report.get("device") or {}).get("emulated") else []),
         f"{'Quick' if report['quick'] else 'Full'} run of "
         f"{', '.join(f'`{d}`' for d in report.get('export_dirs', [report['export_dir']]))}, "
         f"{report['created']}. Accuracy over the 10,000 test images; drop and agreement against "
@@ -91,7 +92,7 @@ def markdown(report: dict) -> str:
                                  if len(report.get("runs", [])) > 1 else []),
         "## Latency", "", latency_table(report), "",
         "## Per-class accuracy change (points)", "", per_class_table(report), "",
-        "## Machine", "",
+        "## Machine", "", *device_lines(report),
         f"- CPU: {env['cpu']} ({env['cores']} cores); features: {' '.join(env['cpu_features']) or 'none'}",
         f"- OS: {env['os']}; governor: {env['governor'] or 'not readable'}"
         + (f"; Pi throttling: {env['pi_throttled']}" if env["pi_throttled"] else ""),
@@ -102,6 +103,32 @@ def markdown(report: dict) -> str:
     ]
     lines += [f"- Skipped: {s}" for s in report["skipped"]]
     return "\n".join(lines) + "\n"
+
+
+EMULATED_NOTE = ("**Emulated** ({}): accuracies are real, timings are the emulator's and say nothing "
+                 "about a device's speed.")
+
+
+def device_lines(report: dict) -> list[str]:
+    """The device record as Markdown list lines (none for reports written before it existed)."""
+    d = report.get("device")
+    if not d:
+        return []
+    arm = d.get("arm") or {}
+    core = arm.get("core") or (f"part {arm['part']}" if arm else None)
+
+    def state(s: dict) -> str:
+        parts = [f"{s['temperature_c']:.1f} °C" if s.get("temperature_c") is not None else None,
+                 f"{s['frequency_mhz']} MHz" if s.get("frequency_mhz") else None,
+                 f"throttled {s['throttled']}" if s.get("throttled") else None]
+        return ", ".join(p for p in parts if p) or "not readable"
+    return [f"- Device: {d['name']}" + (f", {d['model']}" if d.get("model") else "")
+            + (f", {core}" if core else "") + f", {d['machine']}"
+            + (f"; max {d['max_frequency_mhz']} MHz" if d.get("max_frequency_mhz") else "")
+            + (f"; emulated ({d['emulated']})" if d.get("emulated") else ""),
+            f"- SoC before the run: {state(d['before'])}; after: {state(d['after'])}",
+            "- Export sources (sha256): " + ", ".join(f"{run} {(sha or 'none')[:12]}"
+                                                     for run, sha in d["sources"].items())]
 
 
 def _amx(env: dict) -> str:

@@ -18,7 +18,7 @@ from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.formats import Quantization
 
-from . import keras_baseline, timing
+from . import device, keras_baseline, timing
 from .environment import environment
 from .stats import histogram, latency_stats
 
@@ -36,6 +36,7 @@ class BenchConfig:
     keras: bool = True
     data_dir: str | None = None
     amx: str | None = None  # deny/allow Intel AMX (None: $FMNIST_AMX, else deny); see runtime.amx
+    device_name: str | None = None  # the report's device name; None: this machine's hostname
 
     @property
     def export_dir(self) -> Path:
@@ -95,18 +96,11 @@ def run_benchmark(config: BenchConfig) -> dict:
     """Measure accuracy, latency, throughput, cold start and size of every model; return the report."""
     # before any engine (TensorFlow included) can ask for AMX
     amx_policy.apply_policy(amx_policy.command_policy(config.amx))
+    before = device.soc_state()
     manifests, loaded, skipped = _entries(config)
     entries = [entry for entry, _ in loaded.values()]
     data = load_fashion_mnist(config.data_dir)
-    predictions = {k: np.argmax(clf.predict(data.x_test), axis=1) for k, (_, clf) in loaded.items()}
-    keras, references = {}, {}
-    for run, (export_dir, manifest) in manifests.items():
-        keras[run] = (keras_baseline.load_keras(export_dir, manifest) if config.keras
-                      else (None, "Keras baseline not requested"))
-        mine = [e for e in entries if e["run"] == run]
-        references[run] = _reference(keras[run][0], mine, predictions, data.x_test)
-    accuracy = {k: compare(p, data.y_test, references[loaded[k][0]["run"]][0])
-                for k, p in predictions.items()}
+    keras, references, accuracy = _accuracy(config, manifests, loaded, data)
     primary = run_name(config.export_dir)
     keras_model, keras_note = keras[primary]
     plan = config.plan
@@ -118,6 +112,8 @@ def run_benchmark(config: BenchConfig) -> dict:
             records += _measure_threads(config, entries, threads, with_keras, data.x_test, accuracy, bar)
     _add_ratios(records)
     _label(records, primary, len(manifests) > 1)
+    sources = {run: (manifest.get("source") or {}).get("sha256")
+               for run, (_, manifest) in manifests.items()}
     return {"schema": SCHEMA,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "export_dir": str(config.export_dir), "runs": list(manifests),
@@ -127,7 +123,23 @@ def run_benchmark(config: BenchConfig) -> dict:
             "self_referenced": sorted(run for run, (_, _, own) in references.items() if own),
             "keras": keras_note,
             "skipped": skipped, "environment": environment(list(config.threads)),
+            "device": device.device_record(config.device_name, sources, before, device.soc_state()),
             "records": records}
+
+
+def _accuracy(config: BenchConfig, manifests: dict, loaded: dict, data) -> tuple[dict, dict, dict]:
+    """Per run its Keras model (or why none) and reference; per model its accuracy figures."""
+    predictions = {k: np.argmax(clf.predict(data.x_test), axis=1) for k, (_, clf) in loaded.items()}
+    entries = [entry for entry, _ in loaded.values()]
+    keras, references = {}, {}
+    for run, (export_dir, manifest) in manifests.items():
+        keras[run] = (keras_baseline.load_keras(export_dir, manifest) if config.keras
+                      else (None, "Keras baseline not requested"))
+        mine = [e for e in entries if e["run"] == run]
+        references[run] = _reference(keras[run][0], mine, predictions, data.x_test)
+    accuracy = {k: compare(p, data.y_test, references[loaded[k][0]["run"]][0])
+                for k, p in predictions.items()}
+    return keras, references, accuracy
 
 
 def _reference(keras_model, entries: list[dict], predictions: dict, images: np.ndarray):

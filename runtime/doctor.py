@@ -18,7 +18,7 @@ from .system import cpu_flags, installed_version
 PROG = "fmnist-doctor"
 BUNDLED = Path(__file__).resolve().parent / "models"
 X86_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
-ARM_FLAGS = ("asimd", "asimddp", "i8mm", "sve", "bf16")  # asimddp = dot product (SDOT/UDOT)
+ARM_FLAGS = ("asimd", "asimddp", "i8mm", "fphp", "asimdhp", "sve", "bf16")  # asimddp: SDOT/UDOT; fphp: fp16
 NO_32BIT = ("32-bit ARM userland: ai-edge-litert and onnxruntime publish no 32-bit ARM (armv7l) "
             "wheels; only tflite-runtime 2.14 (its last release, NumPy < 2: "
             "pip install 'fmnist-edge[tflite-runtime]') has one, and it is untested here; "

@@ -33,9 +33,30 @@ def test_quick_run_writes_every_report(export_dir, tmp_path, capsys):
     assert record["cold_start"]["ms"] > 0 and record["cold_start"]["peak_rss_mb"] > 10
     assert report["environment"]["cpu"] and report["environment"]["cores"] >= 1
     assert report["environment"]["amx"]["policy"] == "allow"  # tests/conftest.py sets FMNIST_AMX
+    assert report["device"]["name"] and report["device"]["emulated"] is False
+    assert report["device"]["cores"] >= 1 and "after" in report["device"]
     markdown = (out / "benchmark.md").read_text()
     assert "| model | size KB | accuracy % |" in markdown and "- Intel AMX: " in markdown
     assert "| model | size KB |" in capsys.readouterr().out
+
+
+def test_an_emulated_device_without_matplotlib_gets_a_marked_report_and_no_plots(
+        export_dir, tmp_path, capsys, monkeypatch):
+    from fmnist_edge.benchmarks import bench, device
+
+    monkeypatch.setenv(device.EMULATED_ENV, "qemu-aarch64 -cpu cortex-a72")
+    monkeypatch.setattr(bench, "_have_matplotlib", lambda: False)
+    out = tmp_path / "reports"
+    assert cli.main([str(export_dir), *FAST, "--out", str(out), "--device-name", "pi4-lab"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["benchmark.json", "benchmark.md"]
+    assert "fmnist-bench: no plots: matplotlib is not installed" in capsys.readouterr().out
+    record = json.loads((out / "benchmark.json").read_text())["device"]
+    assert record["name"] == "pi4-lab" and record["emulated"] == "qemu-aarch64 -cpu cortex-a72"
+    assert set(record["before"]) == {"temperature_c", "throttled", "frequency_mhz"}
+    assert list(record["sources"].values()) == [None]  # the tiny export names no Keras source
+    text = (out / "benchmark.md").read_text()
+    assert text.splitlines()[2].startswith("**Emulated** (qemu-aarch64 -cpu cortex-a72)")
+    assert "- Device: pi4-lab" in text
 
 
 def test_gate_is_proven_to_fail(export_dir, tmp_path, capsys):

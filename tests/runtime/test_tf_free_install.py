@@ -3,6 +3,7 @@
 Builds a fresh virtualenv from this checkout, as a device user would install it (CI runs this).
 """
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -24,13 +25,54 @@ print(clf.path.name, clf.backend, correct, importlib.util.find_spec("tensorflow"
 """
 
 
-@pytest.fixture(scope="module")
-def litert_venv(tmp_path_factory) -> Path:
-    venv = tmp_path_factory.mktemp("device") / "venv"
+BENCH = """
+import sys
+from fmnist_edge.benchmarks.cli import main
+code = main([sys.argv[1], "--quick", "--threads", "1", "--out", sys.argv[2]])
+print("LOADED", *sorted(m for m in ("tensorflow", "keras", "matplotlib") if m in sys.modules))
+sys.exit(code)
+"""
+
+
+def _venv(tmp_path_factory, extra: str) -> Path:
+    venv = tmp_path_factory.mktemp(f"device-{extra}") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                    f"{ROOT}[litert]"], check=True, timeout=900)
+                    f"{ROOT}[{extra}]"], check=True, timeout=900)
     return venv
+
+
+@pytest.fixture(scope="module")
+def litert_venv(tmp_path_factory) -> Path:
+    return _venv(tmp_path_factory, "litert")
+
+
+@pytest.fixture(scope="module")
+def onnx_venv(tmp_path_factory) -> Path:
+    return _venv(tmp_path_factory, "onnx")
+
+
+@pytest.mark.parametrize("extra, runs", [("litert", "tflite"), ("onnx", "onnx")])
+def test_fmnist_bench_on_a_device_install(extra, runs, request, tutorial_export, tmp_path):
+    """Only one engine, no TensorFlow, no matplotlib: every model that engine runs, json/md, no
+    plots, the device record, and the folder's float32 file as the reference."""
+    venv = request.getfixturevalue(f"{extra}_venv")
+    out = tmp_path / "reports"
+    proc = subprocess.run([str(venv / "bin" / "python"), "-c", BENCH, str(tutorial_export.out_dir),
+                           str(out)], capture_output=True, text=True, cwd=venv, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines()[-1] == "LOADED"  # TensorFlow, Keras, matplotlib: never imported
+    assert sorted(p.name for p in out.iterdir()) == ["benchmark.json", "benchmark.md"]
+    report = json.loads((out / "benchmark.json").read_text())
+    formats = {r["format"] for r in report["records"]}
+    assert formats == {runs}
+    expected = sum(e["format"] == runs for e in tutorial_export.manifest["artifacts"])
+    assert len(report["records"]) == expected and len(report["skipped"]) == 7 - expected
+    assert report["reference"] == f"model_float32.{runs} (no TensorFlow here)"
+    assert report["device"]["sources"] == {"seed-cnn": tutorial_export.manifest["source"]["sha256"]}
+    for r in report["records"]:
+        entry = next(e for e in tutorial_export.manifest["artifacts"] if e["file"] == r["model"])
+        assert abs(r["accuracy"] - entry["check"]["accuracy"]) < 1e-9, r["model"]
 
 
 def test_no_tensorflow_and_the_manifest_accuracy_to_the_last_image(litert_venv, tutorial_export):
