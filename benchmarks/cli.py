@@ -19,8 +19,12 @@ def build_parser() -> argparse.ArgumentParser:
                                "accuracy, latency, throughput, cold start, size, against the float model.")
     add = p.add_argument
     add("export_dirs", nargs="*", default=["artifacts/seed-cnn/export"], metavar="EXPORT_DIR",
-        help="folders with manifest.json; several runs are measured side by side in the same "
-        "interleaved rounds, the first being the primary (default: artifacts/seed-cnn/export)")
+        help="folders with manifest.json, or bare .tflite/.onnx files; several are measured side by "
+        "side in the same interleaved rounds, the first being the primary "
+        "(default: artifacts/seed-cnn/export)")
+    add("--reference", metavar="FILE", default=None,
+        help="a bare model file's float reference (.tflite/.onnx) for drop and agreement; without "
+        "it a bare file gets its accuracy against the labels only")
     add("--quick", action="store_true", help="fewer rounds and calls: a CI-sized run of about a minute")
     add("--threads", type=cliutil.int_list, default=(1, 2), metavar="N[,N...]",
         help="engine thread counts to measure (default: 1,2)")
@@ -50,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import bench
         from .run import BenchConfig
 
-        config = BenchConfig(tuple(Path(d) for d in args.export_dirs), tuple(args.threads),
+        config = BenchConfig(tuple(Path(d) for d in args.export_dirs),
+                             Path(args.reference) if args.reference else None, tuple(args.threads),
                              max(args.batch), args.quick, not args.no_keras, args.data, args.amx,
                              args.device_name)
         return bench(config, Path(args.out), args.gate, args.update_readme)

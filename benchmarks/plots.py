@@ -18,6 +18,11 @@ def _first_thread(report: dict) -> list[dict]:
     return [r for r in report["records"] if r["threads"] == first and "accuracy" in r]
 
 
+def _compared(report: dict) -> list[dict]:
+    """The first-thread records that had a reference (a bare file alone has none)."""
+    return [r for r in _first_thread(report) if r.get("confusion_diff") is not None]
+
+
 def pareto(report: dict, plt, path: Path) -> Path:
     """Accuracy vs batch-1 p50 latency; marker area ∝ file size; the Pareto front joined."""
     records = _first_thread(report)
@@ -56,7 +61,7 @@ def distributions(report: dict, plt, path: Path) -> Path:
 
 def per_class(report: dict, plt, path: Path) -> Path:
     """Per-class accuracy change (points) of the quantized models against the reference."""
-    records = [r for r in _first_thread(report) if r["quantization"] != Quantization.NONE]
+    records = [r for r in _compared(report) if r["quantization"] != Quantization.NONE]
     fig, ax = plt.subplots(figsize=(10, 5))
     width = 0.8 / max(len(records), 1)
     x = np.arange(len(CLASS_NAMES))
@@ -71,7 +76,7 @@ def per_class(report: dict, plt, path: Path) -> Path:
 
 def confusion_diff(report: dict, plt, path: Path) -> Path:
     """Confusion-matrix difference (model − reference) of the int8 TFLite model (else the first)."""
-    records = _first_thread(report)
+    records = _compared(report)
     r = next((r for r in records if r["format"] == Format.TFLITE
               and r["quantization"] == Quantization.INT8), records[0])
     diff = np.array(r["confusion_diff"])
@@ -84,9 +89,11 @@ def confusion_diff(report: dict, plt, path: Path) -> Path:
 
 
 def save_plots(report: dict, out: Path) -> list[Path]:
-    """Write the four PNGs into ``out``."""
+    """Write the PNGs into ``out``: four, or two when no model had a reference to compare with."""
     plt = plotting.pyplot()
-    return [pareto(report, plt, out / "benchmark_pareto.png"),
-            distributions(report, plt, out / "benchmark_latency.png"),
-            per_class(report, plt, out / "benchmark_per_class.png"),
-            confusion_diff(report, plt, out / "benchmark_confusion_diff.png")]
+    written = [pareto(report, plt, out / "benchmark_pareto.png"),
+               distributions(report, plt, out / "benchmark_latency.png")]
+    if _compared(report):
+        written += [per_class(report, plt, out / "benchmark_per_class.png"),
+                    confusion_diff(report, plt, out / "benchmark_confusion_diff.png")]
+    return written

@@ -51,8 +51,9 @@ def runs_table(report: dict) -> str:
         r = next((r for r in report["records"] if r.get("run") == run and r["format"] == Format.TFLITE
                   and r["quantization"] == Quantization.INT8 and r["threads"] == first), None)
         if r is not None:
-            rows.append([run, f"{r['reference_accuracy'] * 100:.2f}", f"{r['size_bytes'] / 1024:.0f}",
-                         f"{r['accuracy'] * 100:.2f}", f"{r['drop_points']:+.2f}",
+            rows.append([run, _f(r["reference_accuracy"] and r["reference_accuracy"] * 100, ".2f"),
+                         f"{r['size_bytes'] / 1024:.0f}",
+                         f"{r['accuracy'] * 100:.2f}", _f(r["drop_points"], "+.2f"),
                          f"{r['latency_us']['p50']:.1f}", f"{r['throughput_ips']:,.0f}"])
     return markdown_table(["run", "float accuracy %", "int8 TFLite KB", "int8 accuracy %",
                            "int8 drop pt", "int8 b1 p50 µs", "int8 img/s"], rows)
@@ -70,7 +71,8 @@ def latency_table(report: dict) -> str:
 def per_class_table(report: dict) -> str:
     """Per-class accuracy change (points) of each quantized model against the reference."""
     first = report["environment"]["threads"][0]
-    models = [r for r in report["records"] if r["threads"] == first and r["quantization"] != Quantization.NONE]
+    models = [r for r in report["records"] if r["threads"] == first and r["quantization"] != Quantization.NONE
+              and r.get("per_class_delta_points") is not None]  # None: no reference to compare with
     rows = [[label, *(f"{r['per_class_delta_points'][i]:+.1f}" for r in models)]
             for i, label in enumerate(CLASS_NAMES)]
     return markdown_table(["class", *(model_name(r) for r in models)], rows)

@@ -16,7 +16,7 @@ from fmnist_edge.runtime.backends import format_runnable
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.errors import FmnistError
-from fmnist_edge.runtime.formats import Quantization
+from fmnist_edge.runtime.formats import FORMATS, VARIANTS, Quantization, format_of
 
 from . import device, keras_baseline, timing
 from .environment import environment
@@ -29,7 +29,8 @@ SCHEMA = 1
 class BenchConfig:
     """What to measure; ``quick`` trades precision for a CI-sized run (about a minute)."""
 
-    export_dirs: tuple[Path, ...]  # the first is the primary run (Keras latency baseline, gate)
+    export_dirs: tuple[Path, ...]  # export folders or bare model files; the first is the primary
+    reference: Path | None = None  # a bare file's float reference (--reference FILE)
     threads: tuple[int, ...] = (1, 2)
     batch: int = 256  # throughput batch; batch-1 latency is always measured
     quick: bool = False
@@ -60,28 +61,54 @@ def run_name(export_dir: Path) -> str:
 def _entries(config: BenchConfig) -> tuple[dict, dict, list[str]]:
     """Manifests by run, each runnable entry's loaded Classifier by key, and what was skipped.
 
-    Entries get ``run``, ``export_dir`` and ``key`` (run/file) so several runs can sit side by side.
+    Entries get ``run``, ``path`` and ``key`` (run/file) so several runs can sit side by side.
     """
     manifests, runnable, skipped = {}, {}, []
-    for export_dir in config.export_dirs:
-        manifest = mf.read_manifest(export_dir)
-        if manifest is None:
-            raise FmnistError(f"{export_dir}: no {mf.MANIFEST}; run fmnist-export first")
-        run = run_name(export_dir)
+    for source in config.export_dirs:
+        folder, manifest = _manifest_of(Path(source), config)
+        run = run_name(source)
         if run in manifests:
-            raise FmnistError(f"{export_dir}: a second export of run {run!r}; pass each run once")
-        manifests[run] = (Path(export_dir), manifest)
+            raise FmnistError(f"{source}: a second export of run {run!r}; pass each run once")
+        manifests[run] = (folder, manifest)
         for entry in manifest["artifacts"]:
             if not format_runnable(entry["format"]):
                 skipped.append(f"{run}/{entry['file']}: no backend for {entry['format']} installed")
                 continue
-            entry = {**entry, "run": run, "export_dir": Path(export_dir), "key": f"{run}/{entry['file']}"}
+            path = Path(entry.get("path") or folder / entry["file"])
+            entry = {**entry, "run": run, "path": path, "key": f"{run}/{entry['file']}"}
             # a missing file or a checksum mismatch is a one-line error here, before anything is timed
-            runnable[entry["key"]] = (entry, Classifier.load(Path(export_dir) / entry["file"]))
+            runnable[entry["key"]] = (entry, Classifier.load(path))
     if not runnable:
         raise FmnistError(f"{', '.join(map(str, config.export_dirs))}: no model here can run on this "
                           f"machine ({'; '.join(skipped)})")
     return manifests, runnable, skipped
+
+
+def _manifest_of(source: Path, config: BenchConfig) -> tuple[Path, dict]:
+    """An export folder's manifest, or one made up for a bare file (and its ``--reference``)."""
+    if source.suffix.lower() in {f.suffix for f in FORMATS.values()}:
+        files = [(source, None)] + ([(config.reference, Quantization.NONE)] if config.reference else [])
+        for path, _ in files:
+            format_of(path)  # a one-line error for a reference that is not a model file
+            if not path.is_file():
+                raise FmnistError(f"{path}: no such model file")
+        return source.parent, {"source": {}, "bare": True, "artifacts": [
+            {"file": path.name, "path": str(path), "format": format_of(path),
+             "quantization": quantization or _bare_quantization(path),
+             "size_bytes": path.stat().st_size} for path, quantization in files]}
+    if config.reference is not None:
+        raise FmnistError(f"--reference goes with a bare model file, not the export folder {source} "
+                          "(an export's float32 file is its reference)")
+    manifest = mf.read_manifest(source)
+    if manifest is None:
+        raise FmnistError(f"{source}: no {mf.MANIFEST} (and not a .tflite/.onnx file); run "
+                          "fmnist-export first")
+    return source, manifest
+
+
+def _bare_quantization(path: Path) -> str:
+    """A bare file's quantization: by its export name (model_int8.tflite), else ``unknown``."""
+    return next((v.quantization.value for v in VARIANTS if v.file_name == path.name), "unknown")
 
 
 def _progress(total: int):
@@ -133,22 +160,30 @@ def _accuracy(config: BenchConfig, manifests: dict, loaded: dict, data) -> tuple
     entries = [entry for entry, _ in loaded.values()]
     keras, references = {}, {}
     for run, (export_dir, manifest) in manifests.items():
-        keras[run] = (keras_baseline.load_keras(export_dir, manifest) if config.keras
+        bare = manifest.get("bare", False)
+        keras[run] = ((None, "a bare model file: no Keras baseline") if bare else
+                      keras_baseline.load_keras(export_dir, manifest) if config.keras
                       else (None, "Keras baseline not requested"))
         mine = [e for e in entries if e["run"] == run]
-        references[run] = _reference(keras[run][0], mine, predictions, data.x_test)
+        references[run] = _reference(keras[run][0], mine, predictions, data.x_test, bare)
     accuracy = {k: compare(p, data.y_test, references[loaded[k][0]["run"]][0])
-                for k, p in predictions.items()}
+                for k, p in predictions.items()}  # a reference of None: accuracy only
     return keras, references, accuracy
 
 
-def _reference(keras_model, entries: list[dict], predictions: dict, images: np.ndarray):
-    """(predictions, name, quantized): Keras float predictions when TF is here, else the float32
-    artifact's; with neither, the first artifact's own, flagged so that the gate refuses them."""
+def _reference(keras_model, entries: list[dict], predictions: dict, images: np.ndarray,
+               bare: bool = False):
+    """(predictions, name, unreferenced): Keras float predictions when TF is here, else the float32
+    artifact's; with neither, the first artifact's own, flagged so that the gate refuses them. A
+    bare file without ``--reference`` has none (None): its accuracy is against the labels only."""
     if keras_model is not None:
         return keras_baseline.keras_predictions(keras_model, images), "keras float32 model", False
     floats = [e for e in entries if e["quantization"] == Quantization.NONE]
+    if bare and not floats:
+        return None, f"none: {entries[0]['file']} is a bare model file (--reference FILE gives one)", True
     first = (floats or entries)[0]
+    if bare:
+        return predictions[first["key"]], f"{first['file']} (--reference)", False
     name = f"{first['file']} (no TensorFlow here)" if floats else \
         f"{first['file']} (no TensorFlow and no float32 artifact here: compared with itself)"
     return predictions[first["key"]], name, not floats
@@ -159,7 +194,7 @@ def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, ker
     plan = config.plan
     candidates, meta = [], {}
     for entry in entries:
-        clf = Classifier.load(entry["export_dir"] / entry["file"], threads=threads)
+        clf = Classifier.load(entry["path"], threads=threads)
         key = f"{entry['key']}@{threads}"
         candidates.append(timing.Candidate(key, clf.predict, clf.predict))
         meta[key] = (entry, clf)
@@ -184,7 +219,7 @@ def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, ker
 
 
 def _artifact_fields(config, entry, clf, threads, accuracy, plan, bar) -> dict:
-    cold = timing.cold_start([str(entry["export_dir"]), entry["format"], entry["quantization"],
+    cold = timing.cold_start([str(entry["path"]), entry["format"], entry["quantization"],
                               str(threads)], runs=plan["cold_runs"],
                              env={amx_policy.ENV: amx_policy.status().policy})
     if bar:

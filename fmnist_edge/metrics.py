@@ -41,8 +41,16 @@ def agreement(predictions: np.ndarray, labels: np.ndarray, reference: np.ndarray
     }
 
 
-def compare(predictions: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> dict:
-    """:func:`agreement`, plus the per-class accuracy delta and the confusion-matrix difference."""
+def compare(predictions: np.ndarray, labels: np.ndarray, reference: np.ndarray | None) -> dict:
+    """:func:`agreement`, plus the per-class accuracy delta and the confusion-matrix difference.
+
+    With no ``reference`` (a bare model file benchmarked alone) only the accuracy is known; the
+    figures that need a reference are None, never a comparison of the model with itself.
+    """
+    if reference is None:
+        return {"accuracy": float(np.mean(np.asarray(predictions) == np.asarray(labels))),
+                **dict.fromkeys(("reference_accuracy", "drop_points", "agreement", "changed_indices",
+                                 "per_class_delta_points", "confusion_diff"))}
     cm, cm_ref = confusion_matrix(labels, predictions), confusion_matrix(labels, reference)
     return {
         **agreement(predictions, labels, reference),

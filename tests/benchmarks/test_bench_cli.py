@@ -132,3 +132,43 @@ def test_an_int8_only_export_without_tensorflow_fails_the_gate(export_dir, tmp_p
     assert "float reference for the accuracy checks" in captured.out and "REGRESSED" in captured.out
     report = json.loads((tmp_path / "r/benchmark.json").read_text())
     assert "compared with itself" in report["reference"]
+
+
+def test_a_bare_model_file_alone_and_with_a_reference(export_dir, tmp_path, capsys):
+    """Alone: accuracy against the labels, no drop or agreement, a gate that refuses it. With
+    --reference: drop, agreement and speed-up against that float file."""
+    model, reference = export_dir / "model_int8.tflite", export_dir / "model_float32.onnx"
+    alone = tmp_path / "alone"
+    assert cli.main([str(model), *FAST, "--out", str(alone)]) == 0
+    report = json.loads((alone / "benchmark.json").read_text())
+    (record,) = report["records"]
+    assert (record["model"], record["quantization"]) == ("model_int8.tflite", "int8")
+    assert 0 <= record["accuracy"] <= 1 and record["drop_points"] is None and record["agreement"] is None
+    assert report["reference"].startswith("none: model_int8.tflite is a bare model file")
+    assert report["self_referenced"] == ["model_int8.tflite"]
+    assert not (alone / "benchmark_confusion_diff.png").exists()  # nothing to compare with
+    assert "| tflite int8 | " in (alone / "benchmark.md").read_text()
+    capsys.readouterr()
+    gated = tmp_path / "gated"
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps({"accuracy": {"max_drop_points": {"int8": 0.5}}, "ratios": []}))
+    assert cli.main([str(model), *FAST, "--out", str(gated), "--gate", str(baseline)]) == 1
+    assert "bare model file without --reference" in capsys.readouterr().out
+
+    both = tmp_path / "both"
+    assert cli.main([str(model), "--reference", str(reference), *FAST, "--out", str(both)]) == 0
+    report = json.loads((both / "benchmark.json").read_text())
+    int8 = next(r for r in report["records"] if r["model"] == "model_int8.tflite")
+    assert report["reference"] == "model_float32.onnx (--reference)" and not report["self_referenced"]
+    assert int8["drop_points"] is not None and 0 <= int8["agreement"] <= 1
+
+
+def test_bad_bare_files_and_references(export_dir, tmp_path, capsys):
+    assert cli.main([str(tmp_path / "missing.tflite"), *FAST]) == 2
+    _one_line(capsys, "missing.tflite: no such model file")
+    assert cli.main([str(export_dir / "model_int8.tflite"), "--reference", str(tmp_path / "r.pt"),
+                     *FAST]) == 2
+    _one_line(capsys, "unknown model type")
+    assert cli.main([str(export_dir), "--reference", str(export_dir / "model_float32.onnx"),
+                     *FAST]) == 2
+    _one_line(capsys, "--reference goes with a bare model file")
