@@ -10,6 +10,8 @@ from pathlib import Path
 from fmnist_edge.runtime import cliutil
 from fmnist_edge.runtime.amx import Amx
 
+from .plan import Plan
+
 PROG = "fmnist-bench"
 
 
@@ -25,7 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--reference", metavar="FILE", default=None,
         help="a bare model file's float reference (.tflite/.onnx) for drop and agreement; without "
         "it a bare file gets its accuracy against the labels only")
-    add("--quick", action="store_true", help="fewer rounds and calls: a CI-sized run of about a minute")
+    add("--quick", action="store_true", help="fewer rounds and calls: a CI-sized run of about a "
+        "minute (the same as --plan quick)")
+    add("--plan", type=cliutil.enum_choice(Plan), default=Plan.FULL, metavar=cliutil.enum_metavar(Plan),
+        help="full (7 rounds × 2,000 calls, 3 cold starts), quick (3 × 300, 1) or tiny (1 × 30, no "
+        "cold start: a smoke run under an emulator) (default: full)")
+    add("--images", type=cliutil.positive_int, default=None, metavar="N",
+        help="accuracy over the first N test images (default: all 10,000)")
     add("--threads", type=cliutil.int_list, default=(1, 2), metavar="N[,N...]",
         help="engine thread counts to measure (default: 1,2)")
     add("--batch", type=cliutil.int_list, default=(1, 256), metavar="N[,N...]",
@@ -56,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
 
         config = BenchConfig(tuple(Path(d) for d in args.export_dirs),
                              Path(args.reference) if args.reference else None, tuple(args.threads),
-                             max(args.batch), args.quick, not args.no_keras, args.data, args.amx,
-                             args.device_name)
+                             max(args.batch), Plan.QUICK if args.quick else args.plan,
+                             not args.no_keras, args.data, args.amx, args.device_name, args.images)
         return bench(config, Path(args.out), args.gate, args.update_readme)
 
     return cliutil.run(PROG, action)

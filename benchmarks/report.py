@@ -84,9 +84,10 @@ def markdown(report: dict) -> str:
     lines = [
         "# fmnist-edge benchmark", "", *([EMULATED_NOTE.format(report["device"]["emulated"]), ""]
                                           if (report.get("device") or {}).get("emulated") else []),
-        f"{'Quick' if report['quick'] else 'Full'} run of "
+        f"{_plan(report)} run of "
         f"{', '.join(f'`{d}`' for d in report.get('export_dirs', [report['export_dir']]))}, "
-        f"{report['created']}. Accuracy over the 10,000 test images; drop and agreement against "
+        f"{report['created']}. Accuracy over the first {report.get('test_images', 10000):,} test "
+        "images; drop and agreement against "
         f"each run's {report['reference']}; "
         f"batch-1 latency from {report['plan']['rounds']} interleaved rounds; speed-ups are ratios "
         "measured in this run.", "",
@@ -133,6 +134,11 @@ def device_lines(report: dict) -> list[str]:
                                                      for run, sha in d["sources"].items())]
 
 
+def _plan(report: dict) -> str:
+    """Full, Quick or Tiny (reports written before plan_kind existed: by ``quick``)."""
+    return report.get("plan_kind", "quick" if report["quick"] else "full").capitalize()
+
+
 def _amx(env: dict) -> str:
     amx = env.get("amx")  # absent in reports written before the AMX policy existed
     if not amx:
@@ -144,7 +150,7 @@ def readme_block(report: dict) -> str:
     """The headline table with the machine it ran on, for README.md."""
     env = report["environment"]
     runs = f"\n\n{runs_table(report)}" if len(report.get("runs", [])) > 1 else ""
-    return (headline(report) + runs + f"\n\n{'Quick' if report['quick'] else 'Full'} run, {report['created']}, "
+    return (headline(report) + runs + f"\n\n{_plan(report)} run, {report['created']}, "
             f"threads {env['threads'][0]} (table) of {', '.join(map(str, env['threads']))}; "
             f"{env['cpu']}, {env['cores']} cores, {env['os']}; AMX: {_amx(env)}. "
             "Full report: `reports/benchmark.md`.")

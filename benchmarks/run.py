@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.formats import FORMATS, VARIANTS, Quantization, format_of
 
 from . import device, keras_baseline, timing
+from .plan import PLANS, Plan
 from .environment import environment
 from .stats import histogram, latency_stats
 
@@ -27,17 +29,18 @@ SCHEMA = 1
 
 @dataclass(frozen=True)
 class BenchConfig:
-    """What to measure; ``quick`` trades precision for a CI-sized run (about a minute)."""
+    """What to measure; ``plan_kind`` trades precision for time (see PLANS)."""
 
     export_dirs: tuple[Path, ...]  # export folders or bare model files; the first is the primary
     reference: Path | None = None  # a bare file's float reference (--reference FILE)
     threads: tuple[int, ...] = (1, 2)
     batch: int = 256  # throughput batch; batch-1 latency is always measured
-    quick: bool = False
+    plan_kind: Plan = Plan.FULL
     keras: bool = True
     data_dir: str | None = None
     amx: str | None = None  # deny/allow Intel AMX (None: $FMNIST_AMX, else deny); see runtime.amx
     device_name: str | None = None  # the report's device name; None: this machine's hostname
+    images: int | None = None  # the first N test images for accuracy; None: all 10,000
 
     @property
     def export_dir(self) -> Path:
@@ -46,10 +49,13 @@ class BenchConfig:
 
     @property
     def plan(self) -> dict:
-        """Rounds and call counts: quick = 3 rounds × 300 calls, full = 7 rounds × 2,000 calls."""
-        if self.quick:
-            return {"rounds": 3, "calls": 300, "repeats": 5, "cold_runs": 1}
-        return {"rounds": 7, "calls": 2000, "repeats": 20, "cold_runs": 3}
+        """Rounds, calls per round, throughput repeats and fresh-process runs of ``plan_kind``."""
+        return dict(PLANS[Plan(self.plan_kind)])
+
+    @property
+    def quick(self) -> bool:
+        """Anything shorter than the full plan (the report's ``quick``)."""
+        return Plan(self.plan_kind) is not Plan.FULL
 
 
 def run_name(export_dir: Path) -> str:
@@ -126,7 +132,7 @@ def run_benchmark(config: BenchConfig) -> dict:
     before = device.soc_state()
     manifests, loaded, skipped = _entries(config)
     entries = [entry for entry, _ in loaded.values()]
-    data = load_fashion_mnist(config.data_dir)
+    data = _test_images(load_fashion_mnist(config.data_dir), config.images)
     keras, references, accuracy = _accuracy(config, manifests, loaded, data)
     primary = run_name(config.export_dir)
     keras_model, keras_note = keras[primary]
@@ -144,7 +150,8 @@ def run_benchmark(config: BenchConfig) -> dict:
     return {"schema": SCHEMA,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "export_dir": str(config.export_dir), "runs": list(manifests),
-            "export_dirs": [str(d) for d in config.export_dirs], "quick": config.quick, "plan": plan,
+            "export_dirs": [str(d) for d in config.export_dirs], "quick": config.quick,
+            "plan_kind": Plan(config.plan_kind).value, "plan": plan, "test_images": len(data.y_test),
             "batch": config.batch, "reference": references[primary][1],
             "references": {run: name for run, (_, name, _) in references.items()},
             "self_referenced": sorted(run for run, (_, _, own) in references.items() if own),
@@ -152,6 +159,13 @@ def run_benchmark(config: BenchConfig) -> dict:
             "skipped": skipped, "environment": environment(list(config.threads)),
             "device": device.device_record(config.device_name, sources, before, device.soc_state()),
             "records": records}
+
+
+def _test_images(data, n: int | None):
+    """The dataset with only its first ``n`` test images (all with None)."""
+    if n is None or n >= len(data.y_test):
+        return data
+    return dataclasses.replace(data, x_test=data.x_test[:n], y_test=data.y_test[:n])
 
 
 def _accuracy(config: BenchConfig, manifests: dict, loaded: dict, data) -> tuple[dict, dict, dict]:
@@ -221,7 +235,8 @@ def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, ker
 def _artifact_fields(config, entry, clf, threads, accuracy, plan, bar) -> dict:
     cold = timing.cold_start([str(entry["path"]), entry["format"], entry["quantization"],
                               str(threads)], runs=plan["cold_runs"],
-                             env={amx_policy.ENV: amx_policy.status().policy})
+                             env={amx_policy.ENV: amx_policy.status().policy}) \
+        if plan["cold_runs"] else {"skipped": "this plan starts no fresh processes"}
     if bar:
         bar.update(1)
     return {"format": entry["format"], "quantization": entry["quantization"],

@@ -172,3 +172,17 @@ def test_bad_bare_files_and_references(export_dir, tmp_path, capsys):
     assert cli.main([str(export_dir), "--reference", str(export_dir / "model_float32.onnx"),
                      *FAST]) == 2
     _one_line(capsys, "--reference goes with a bare model file")
+
+
+def test_the_tiny_plan_on_the_first_test_images(export_dir, tmp_path):
+    out = tmp_path / "tiny"
+    assert cli.main([str(export_dir), "--plan", "tiny", "--images", "200", "--threads", "1",
+                     "--batch", "1,32", "--no-keras", "--out", str(out)]) == 0
+    report = json.loads((out / "benchmark.json").read_text())
+    assert (report["plan_kind"], report["test_images"], report["quick"]) == ("tiny", 200, True)
+    assert report["plan"] == {"rounds": 1, "calls": 30, "repeats": 1, "cold_runs": 0}
+    for r in report["records"]:
+        assert r["cold_start"] == {"skipped": "this plan starts no fresh processes"}
+        assert r["latency_us"]["calls"] == 30 and r["throughput_batch"] == 32
+    assert "Tiny run of" in (out / "benchmark.md").read_text()
+    assert "first 200 test images" in (out / "benchmark.md").read_text()
