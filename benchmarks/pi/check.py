@@ -51,6 +51,9 @@ CLASSIC = PiEnv("classic", "fmnist-edge[tflite-runtime]",
                 ((Format.TFLITE, Quantization.INT8, Backend.TFLITE_RUNTIME),), Backend.TFLITE_RUNTIME)
 
 
+BENCH_IMAGES = 500  # fmnist-bench's accuracy images per emulated CPU: ~5 s per model under qemu
+
+
 def default_cache() -> Path:
     """``$XDG_CACHE_HOME/fmnist-edge/pi`` (``~/.cache/…``): survives fresh clones of the repo."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -107,15 +110,18 @@ def _run_locked(config: PiConfig) -> dict:
     project = pi_wheels.project_wheel(work / "dist")  # built once, installed in every environment
     sites = {env.name: _install(config, rootfs, qemu, work, env, project) for env in envs}
     setup_s["wheels_and_install"] = time.perf_counter() - tick
-    records, predicts, doctors = [], [], {}
+    records, predicts, doctors, benches = [], [], {}, []
+    x86_accuracy = _x86_accuracies(export_dir, inputs, min(config.images, BENCH_IMAGES))
     for cpu in config.cpus:
         guest = Guest(qemu, rootfs.path / "root", rootfs.python, cpu, config.cache / "home")
         doctors[cpu.qemu_cpu] = _doctor(guest, sites["main"])
+        benches.append(_bench(guest, sites["main"], export_dir, config, x86_accuracy))
         for env in envs:
             predicts.append(_predict(guest, env, sites[env.name], export_dir, inputs, reference))
             records += [_evaluate(guest, env, sites[env.name], export_dir, model, inputs, reference,
                                   work) for model in env.models]
-    report = pi_report.build(config, rootfs, qemu, sites, records, predicts, doctors, setup_s,
+    results = {"records": records, "predict": predicts, "doctor": doctors, "bench": benches}
+    report = pi_report.build(config, rootfs, qemu, sites, results, setup_s,
                              time.perf_counter() - start, skipped)
     pi_report.write(report, config.out)
     failures = pi_report.failures(report)
@@ -189,6 +195,37 @@ def _install(config: PiConfig, rootfs, qemu: str, work: Path, env: PiEnv, projec
     guest = Guest(qemu, rootfs.path / "root", rootfs.python, config.cpus[0], config.cache / "home")
     return pi_wheels.guest_install(guest, wheelhouse, env.requirement, config.cache / f"site-{env.name}",
                                    config.wheelhouse)
+
+
+def _x86_accuracies(export_dir: Path, inputs: dict, n: int) -> dict:
+    """Each artifact's accuracy on this machine over the first ``n`` test images, by file."""
+    manifest = json.loads((export_dir / "manifest.json").read_text())
+    found = {}
+    for entry in manifest["artifacts"]:
+        clf = Classifier.load(export_dir / entry["file"], amx=amx.command_policy())
+        top = np.argmax(clf.predict(inputs["x"][:n]), axis=1)
+        found[entry["file"]] = float(np.mean(top == inputs["y"][:n]))
+    return found
+
+
+def _bench(guest: Guest, site: Path, export_dir: Path, config: PiConfig, x86: dict) -> dict:
+    """``fmnist-bench`` in the guest on the tiny plan, as a device user runs it (only
+    ``[litert,onnx]``, no TensorFlow or matplotlib): its report, which must say emulated, and each
+    model's accuracy, which must equal this machine's on the same images."""
+    name = f"emulated-{guest.cpu.qemu_cpu}"
+    out = (config.out / "devices" / name).resolve()
+    n = min(config.images, BENCH_IMAGES)
+    args = [str(site / "bin/fmnist-bench"), str(export_dir), "--plan", "tiny", "--images", str(n),
+            "--threads", "1", "--batch", "1,32", "--no-keras", "--out", str(out),
+            "--device-name", name, *(["--data", str(Path(config.data_dir).resolve())]
+                                     if config.data_dir else [])]
+    _, seconds = guest.python_run(args, site, "fmnist-bench")
+    report = json.loads((out / "benchmark.json").read_text())
+    models = [{"model": r["model"], "backend": r["backend"], "accuracy": r["accuracy"],
+               "x86_accuracy": x86.get(r["model"])} for r in report["records"]]
+    return {"cpu": guest.cpu.qemu_cpu, "report": str(out / "benchmark.json"),
+            "emulated": report["device"]["emulated"], "images": report["test_images"],
+            "models": models, "seconds": seconds}
 
 
 def _doctor(guest: Guest, site: Path) -> str:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from fmnist_edge.runtime.errors import FmnistError
 
+from ..device import EMULATED_ENV
+
 QEMU = "qemu-aarch64-static"
 
 
@@ -72,6 +74,11 @@ class Guest:
     cpu: PiCpu
     home: Path
 
+    @property
+    def emulated(self) -> str:
+        """What a benchmark report in this guest records as its ``emulated`` field."""
+        return f"qemu-aarch64 -cpu {self.cpu.qemu_cpu}"
+
     def python_run(self, args: list[str], site: Path, what: str, timeout: float = 900) -> tuple[str, float]:
         """Run the guest Python with ``args`` and ``site`` on its path; (stdout, seconds).
 
@@ -80,7 +87,7 @@ class Guest:
         (self.root / "proc/cpuinfo").write_text(cpuinfo(self.cpu))
         self.home.mkdir(parents=True, exist_ok=True)
         command = ["env", "-i", f"HOME={self.home}", f"PYTHONPATH={site}", "PYTHONDONTWRITEBYTECODE=1",
-                   "LC_ALL=C.UTF-8", self.qemu, "-cpu", self.cpu.qemu_cpu, "-L", str(self.root),
+                   "LC_ALL=C.UTF-8", f"{EMULATED_ENV}={self.emulated}", self.qemu, "-cpu", self.cpu.qemu_cpu, "-L", str(self.root),
                    str(self.python), *args]
         start = time.perf_counter()
         try:

@@ -16,8 +16,8 @@ from ..timing import dumps
 SCHEMA = 1
 
 
-def build(config, rootfs, qemu: str, sites: dict, records: list, predicts: list, doctors: dict,
-          setup_s: dict, total_s: float, skipped: list[str]) -> dict:
+def build(config, rootfs, qemu: str, sites: dict, results: dict, setup_s: dict, total_s: float,
+          skipped: list[str]) -> dict:
     """The report: target, wheels, per-CPU results, timings, and the pass threshold used."""
     return {
         "schema": SCHEMA,
@@ -30,7 +30,8 @@ def build(config, rootfs, qemu: str, sites: dict, records: list, predicts: list,
                    "cpus": {c.qemu_cpu: {"board": c.board, "features": c.features} for c in config.cpus}},
         "wheels": {name: pi_wheels.installed_versions(site) for name, site in sites.items()},
         "wheelhouse": str(config.wheelhouse) if config.wheelhouse else "resolved with pip download",
-        "records": records, "predict": predicts, "doctor": doctors, "skipped": skipped,
+        "records": results["records"], "predict": results["predict"], "doctor": results["doctor"],
+        "bench": results["bench"], "skipped": skipped,
         "seconds": {**setup_s, "total": total_s}, "git_commit": git_commit(),
     }
 
@@ -55,6 +56,11 @@ def failures(report: dict) -> list[str]:
         if p["mismatches"]:
             found.append(f"fmnist-predict ({p['environment']}, {p['cpu']}): {p['mismatches']} of "
                          f"{p['files']} labels differ from x86")
+    for b in report.get("bench", []):
+        if not b["emulated"]:
+            found.append(f"fmnist-bench ({b['cpu']}): the report does not say it was emulated")
+        found += [f"fmnist-bench ({b['cpu']}): {m['model']} accuracy {m['accuracy']:.4f}, x86 "
+                  f"{m['x86_accuracy']}" for m in b["models"] if m["accuracy"] != m["x86_accuracy"]]
     return found
 
 
@@ -65,6 +71,12 @@ def markdown(report: dict) -> str:
     for p in report["predict"]:
         lines.append(f"- {p['cpu']}, {p['environment']} install, backend {p['backend']}: {p['files']} "
                      f"files, {p['mismatches']} differ ({', '.join(p['labels'])})")
+    lines += ["", "`fmnist-bench --plan tiny` in the guest, as a device runs it (emulated: its accuracies "
+              "are compared, its timings mean nothing):", ""]
+    for b in report.get("bench", []):
+        same = sum(m["accuracy"] == m["x86_accuracy"] for m in b["models"])
+        lines.append(f"- {b['cpu']}: {len(b['models'])} models, {same} with the x86 accuracy on the "
+                     f"first {b['images']} test images; report `{b['report']}` (emulated: {b['emulated']})")
     lines += ["", "Wheels installed by the guest's own pip:", ""]
     for name, wheels in report["wheels"].items():
         lines.append(f"- {name}: " + ", ".join(f"{k} {v}" for k, v in wheels.items()))

@@ -90,3 +90,14 @@ def test_a_model_compared_with_itself_fails(capsys):
     captured = capsys.readouterr()
     assert "seed-cnn: float reference for the accuracy checks" in captured.out
     assert "compared with itself" in captured.out and "gate failed: 1 of 5" in captured.err
+
+
+def test_an_emulated_report_gates_accuracy_and_never_timings(capsys):
+    report = _report(int8_p50=100.0)  # int8 10× slower than float: would regress if gated
+    report["device"] = {"emulated": "qemu-aarch64 -cpu cortex-a72"}
+    assert gate.check_gate(report, BASELINE) == 0
+    out = capsys.readouterr().out
+    assert out.count("skipped: emulated (qemu-aarch64 -cpu cortex-a72)") == 2
+    report = _report(int8_p50=100.0, drop=2.0)
+    report["device"] = {"emulated": "qemu-aarch64 -cpu cortex-a72"}
+    assert gate.check_gate(report, BASELINE) == 1  # its accuracy is still held to the budget

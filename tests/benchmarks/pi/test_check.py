@@ -133,6 +133,16 @@ def _record(mismatches, images=1000):
             "mismatches": mismatches, "images": images}
 
 
+def test_a_guest_benchmark_must_say_emulated_and_match_x86_accuracy():
+    bench = {"cpu": "cortex-a76", "emulated": False,
+             "models": [{"model": "model_int8.tflite", "accuracy": 0.88, "x86_accuracy": 0.886},
+                        {"model": "model_int8.onnx", "accuracy": 0.885, "x86_accuracy": 0.885}]}
+    found = pi_report.failures({"max_mismatch_pct": 0.5, "records": [], "predict": [],
+                                "bench": [bench]})
+    assert found == ["fmnist-bench (cortex-a76): the report does not say it was emulated",
+                     "fmnist-bench (cortex-a76): model_int8.tflite accuracy 0.8800, x86 0.886"]
+
+
 def test_failures_count_mismatches_against_the_threshold():
     report = {"max_mismatch_pct": 0.5, "records": [_record(5), _record(6)],
               "predict": [{"environment": "main", "cpu": "cortex-a76", "mismatches": 1, "files": 4}]}
@@ -178,6 +188,13 @@ def test_emulated_pi4_matches_x86(tutorial_export, tmp_path, pi_cache):
         assert abs(r["accuracy"] - r["x86_accuracy"]) <= r["mismatches"] / 200
     assert report["wheels"]["classic"]["numpy"].startswith("1.")
     assert report["wheels"]["main"]["ai-edge-litert"].startswith("2.")
+    (bench,) = report["bench"]  # fmnist-bench in the guest, as a device user runs it
+    assert bench["emulated"] == "qemu-aarch64 -cpu cortex-a72" and bench["images"] == 200
+    assert len(bench["models"]) == len(tutorial_export.manifest["artifacts"])
+    assert all(m["accuracy"] == m["x86_accuracy"] for m in bench["models"])
+    guest = json.loads((out / "devices/emulated-cortex-a72/benchmark.json").read_text())
+    assert guest["device"]["emulated"] and guest["plan_kind"] == "tiny"
+    assert guest["device"]["arm"]["core"] == "Cortex-A72" and "asimddp" not in guest["device"]["cpu_features"]
 
 
 @pytest.mark.slow
