@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="Intel AMX for this run: deny (faster int8 here; see README) or allow "
         "(default: $FMNIST_AMX, else deny)")
     add("--data", metavar="DIR", default=None, help="Fashion-MNIST folder (default: the usual lookup)")
+    add("--merge", action="store_true",
+        help="instead of measuring, merge the benchmark.json files given as arguments (one per "
+        "device, all of the same export) into OUT/fleet.{json,md,png}")
+    add("--max-drop", type=cliutil.non_negative_float, default=0.5, metavar="POINTS",
+        help="with --merge: the accuracy drop a device's fastest variant may have (default: %(default)s)")
     add("--device-name", metavar="NAME", default=None,
         help="the device's name in the report (default: this machine's hostname)")
     add("--update-readme", metavar="FILE", default=None,
@@ -55,7 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``fmnist-bench``: 0 ok, 1 gate failed, 2 bad input."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.merge:
+        given = [] if args.export_dirs == parser.get_default("export_dirs") else args.export_dirs
+
+        def merge() -> int:
+            from .fleet import publish_fleet
+
+            return publish_fleet([Path(p) for p in given], Path(args.out), args.max_drop)
+        return cliutil.run(PROG, merge)
 
     def action() -> int:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ info banners

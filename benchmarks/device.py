@@ -104,3 +104,28 @@ def device_record(name: str | None, sources: dict, before: dict, after: dict) ->
         "sources": sources,
         "emulated": os.environ.get(EMULATED_ENV) or False,
     }
+
+
+# What the gate's speed minimums are keyed by: the kernels XNNPACK and ONNX Runtime pick differ
+# between these, and so do the int8 speed-ups (tutorial CNN, int8 vs float32: 3.7× on an Intel
+# Xeon with AMX denied, 2.3× on an AMD EPYC with AVX-512 VNNI).
+CPU_CLASSES = ("x86-amx", "x86-avx512-vnni", "arm64-dotprod", "arm64", "other")
+
+
+def cpu_class(machine: str, features) -> str:
+    """The CPU class of a machine (``platform.machine()``) with these /proc/cpuinfo features."""
+    features = set(features or ())
+    if machine in ("x86_64", "AMD64"):
+        if "amx_int8" in features:
+            return "x86-amx"
+        if "avx512_vnni" in features:
+            return "x86-avx512-vnni"
+    elif machine in ("aarch64", "arm64"):
+        return "arm64-dotprod" if "asimddp" in features else "arm64"
+    return "other"
+
+
+def report_cpu_class(report: dict) -> str:
+    """A report's CPU class, from its device record (or, in older reports, its environment)."""
+    source = report.get("device") or report.get("environment") or {}
+    return cpu_class(source.get("machine", ""), source.get("cpu_features"))

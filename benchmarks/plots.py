@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from fmnist_edge import plotting
-from fmnist_edge.runtime.formats import Format, Quantization
+from fmnist_edge.runtime.formats import Format, Quantization, quantization_label
 from fmnist_edge.runtime.labels import CLASS_NAMES
 
 from .report import model_name
@@ -97,3 +97,28 @@ def save_plots(report: dict, out: Path) -> list[Path]:
         written += [per_class(report, plt, out / "benchmark_per_class.png"),
                     confusion_diff(report, plt, out / "benchmark_confusion_diff.png")]
     return written
+
+
+def fleet_plot(fleet: dict, path: Path) -> Path:
+    """Speed-up against float32 per variant, grouped by device; emulated devices hatched."""
+    plt = plotting.pyplot()
+    names = sorted({f"{v['format']} {quantization_label(v['quantization'])}"
+                    for d in fleet["devices"] for v in d["variants"]})
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(fleet["devices"]) * max(1, len(names)) / 3), 4.5))
+    width, labelled = 0.8 / max(len(names), 1), set()
+    for i, name in enumerate(names):
+        for j, d in enumerate(fleet["devices"]):
+            v = next((v for v in d["variants"]
+                      if f"{v['format']} {quantization_label(v['quantization'])}" == name), None)
+            if v is None or v["speedup_vs_float"] is None:
+                continue
+            ax.bar(j + i * width, v["speedup_vs_float"], width, color=f"C{i}",
+                   hatch="//" if d["emulated"] else None, label=None if name in labelled else name)
+            labelled.add(name)
+    ax.axhline(1, color="k", lw=0.8)
+    ax.set_xticks([j + width * (len(names) - 1) / 2 for j in range(len(fleet["devices"]))],
+                  [d["device"] + (" (emulated)" if d["emulated"] else "") for d in fleet["devices"]])
+    ax.set(ylabel="batch-1 speed-up vs float32", title="Speed-up per variant and device "
+           "(hatched: emulated, not device speed)")
+    ax.legend(fontsize=8)
+    return plotting.save(fig, plt, path)

@@ -44,6 +44,14 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite float >= 0."""
+    value = _parse(float, text, "a number")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
 def unit_float(text: str) -> float:
     """argparse type: a float in [0, 1)."""
     value = _parse(float, text, "a number")

@@ -101,3 +101,51 @@ def test_an_emulated_report_gates_accuracy_and_never_timings(capsys):
     report = _report(int8_p50=100.0, drop=2.0)
     report["device"] = {"emulated": "qemu-aarch64 -cpu cortex-a72"}
     assert gate.check_gate(report, BASELINE) == 1  # its accuracy is still held to the budget
+
+
+PER_CLASS = {"accuracy": {}, "ratios": [
+    {"name": "int8 faster", "faster": {"format": "tflite", "quantization": "int8"},
+     "slower": {"format": "tflite", "quantization": "none"}, "metric": "latency_p50", "threads": 1,
+     "min": {"x86-amx": 2.8, "x86-avx512-vnni": 1.8}}]}
+
+
+@pytest.mark.parametrize("machine, features, cls", [
+    ("x86_64", ["avx512f", "avx512_vnni", "amx_int8"], "x86-amx"),
+    ("x86_64", ["avx2", "avx512_vnni"], "x86-avx512-vnni"),
+    ("x86_64", ["avx2"], "other"),
+    ("aarch64", ["asimd", "asimddp"], "arm64-dotprod"),
+    ("aarch64", ["asimd"], "arm64"),
+])
+def test_the_cpu_class_comes_from_the_device_record(machine, features, cls):
+    from fmnist_edge.benchmarks.device import report_cpu_class
+
+    assert report_cpu_class({"device": {"machine": machine, "cpu_features": features}}) == cls
+
+
+def _on(machine, features, int8_p50):
+    report = _report(int8_p50=int8_p50)
+    report["device"] = {"machine": machine, "cpu_features": features, "emulated": False}
+    return report
+
+
+def test_each_cpu_class_is_held_to_its_own_minimum(capsys):
+    # 30 / 12.5 = 2.4: enough for the AVX-512 VNNI class, a regression on an AMX machine
+    assert gate.check_gate(_on("x86_64", ["avx512_vnni"], 12.5), PER_CLASS) == 0
+    assert "≥ 1.8 (x86-avx512-vnni)" in capsys.readouterr().out
+    assert gate.check_gate(_on("x86_64", ["avx512_vnni", "amx_int8"], 12.5), PER_CLASS) == 1
+    assert "| int8 faster | 2.4 | ≥ 2.8 (x86-amx) | REGRESSED |" in capsys.readouterr().out
+
+
+def test_a_class_without_minimums_says_so_and_is_not_a_pass_of_nothing(capsys):
+    report = _on("aarch64", ["asimd", "asimddp"], 40.0)  # int8 slower than float: not gated here
+    report["records"][1]["drop_points"] = 0.1
+    assert gate.check_gate(report, {**PER_CLASS, "accuracy": BASELINE["accuracy"]}) == 0
+    assert "not gated: no minimum measured on arm64-dotprod yet" in capsys.readouterr().out
+
+
+def test_minimums_for_unknown_classes_are_refused(tmp_path):
+    path = tmp_path / "b.json"
+    bad = {**PER_CLASS, "ratios": [{**PER_CLASS["ratios"][0], "min": {"x86-sse2": 1.0}}]}
+    path.write_text(json.dumps(bad))
+    with pytest.raises(FmnistError, match="one per CPU class"):
+        gate.load_baseline(path)
