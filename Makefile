@@ -141,6 +141,7 @@ test: setup $(RUN)/export/manifest.json
 	@cat reports/benchmark.md
 	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/benchmark.md >> "$$GITHUB_STEP_SUMMARY"; fi
 	$(MAKE) --no-print-directory pi-check
+	$(VENV)/bin/fmnist-bench --merge reports/benchmark.json reports/devices/emulated-*/benchmark.json --out reports
 	FMNIST_TEST_RUN=$(RUN) $(PY) -m pytest $(PYTEST_ARGS)
 
 # The import-linter contracts of pyproject.toml on the installed layout (also part of make test).

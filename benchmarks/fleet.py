@@ -53,6 +53,7 @@ def device_rows(report: dict, max_drop: float) -> dict:
         min(eligible, key=lambda v: v["p50_us"])["model"]
     return {"device": device["name"], "model": device.get("model"), "cpu": device.get("cpu"),
             "cpu_class": report_cpu_class(report), "emulated": device.get("emulated") or False,
+            "test_images": report.get("test_images", 10000),
             "threads": first, "fastest": fastest, "variants": variants}
 
 
@@ -86,20 +87,24 @@ def fleet_table(fleet: dict) -> str:
     """One row per device × variant; emulated devices marked and never given a fastest."""
     rows = []
     for d in fleet["devices"]:
-        where = d["device"] + (" (emulated: timings are not device speed)" if d["emulated"] else "")
+        where = d["device"] + (" (emulated)" if d["emulated"] else "")
         for v in d["variants"]:
             speedup = v["speedup_vs_float"]
-            rows.append([where, d["cpu_class"], f"{v['format']} {quantization_label(v['quantization'])}",
+            timings = (["emulated"] * 3 if d["emulated"] else  # an emulator's timings are not speed
+                       [f"{v['p50_us']:.1f}", f"{v['throughput_ips']:,.0f}",
+                        "–" if speedup is None else f"{speedup:.2f}×"])
+            rows.append([where, d["cpu_class"], f"{d['test_images']:,}",
+                         f"{v['format']} {quantization_label(v['quantization'])}",
                          "–" if v["accuracy"] is None else f"{v['accuracy'] * 100:.2f}",
-                         "–" if v["drop_points"] is None else f"{v['drop_points']:+.2f}",
-                         f"{v['p50_us']:.1f}", f"{v['throughput_ips']:,.0f}",
-                         "–" if speedup is None else f"{speedup:.2f}×",
+                         "–" if v["drop_points"] is None else f"{v['drop_points']:+.2f}", *timings,
                          "fastest" if v["model"] == d["fastest"] else ""])
-    table = markdown_table(["device", "CPU class", "variant", "accuracy %", "drop pt", "b1 p50 µs",
-                            "img/s", "speed-up vs float32", f"within {fleet['max_drop']} pt"], rows,
-                           "lllrrrrrl")
+    table = markdown_table(["device", "CPU class", "test images", "variant", "accuracy %", "drop pt",
+                            "b1 p50 µs", "img/s", "speed-up vs float32",
+                            f"within {fleet['max_drop']} pt"], rows, "llrlrrrrrl")
     return table + ("\n\nFastest: the lowest batch-1 p50 among variants whose drop is at most "
-                    f"{fleet['max_drop']} points, per device; emulated devices get none.")
+                    f"{fleet['max_drop']} points, per device. Emulated devices show accuracy only: "
+                    "their timings are the emulator's, so they get no fastest either. Accuracies "
+                    "compare only over the same number of test images.")
 
 
 def write_fleet(fleet: dict, out: Path) -> list[Path]:

@@ -195,6 +195,18 @@ def test_emulated_pi4_matches_x86(tutorial_export, tmp_path, pi_cache):
     guest = json.loads((out / "devices/emulated-cortex-a72/benchmark.json").read_text())
     assert guest["device"]["emulated"] and guest["plan_kind"] == "tiny"
     assert guest["device"]["arm"]["core"] == "Cortex-A72" and "asimddp" not in guest["device"]["cpu_features"]
+    # this machine's report and the emulated one merge into a fleet, the emulated rows marked
+    from fmnist_edge.benchmarks import cli as bench_cli
+
+    assert bench_cli.main([str(tutorial_export.out_dir), "--quick", "--threads", "1", "--no-keras",
+                           "--out", str(out / "x86")]) == 0
+    assert bench_cli.main(["--merge", str(out / "x86/benchmark.json"),
+                           str(out / "devices/emulated-cortex-a72/benchmark.json"),
+                           "--out", str(out)]) == 0
+    fleet = json.loads((out / "fleet.json").read_text())
+    assert [d["emulated"] for d in fleet["devices"]] == [False, "qemu-aarch64 -cpu cortex-a72"]
+    assert fleet["devices"][0]["fastest"] and fleet["devices"][1]["fastest"] is None
+    assert (out / "fleet.png").is_file() and "(emulated)" in (out / "fleet.md").read_text()
 
 
 @pytest.mark.slow
