@@ -28,6 +28,7 @@ from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.formats import Backend, Format, Quantization
 
+from ..on_device import EMULATED_IMAGES
 from . import report as pi_report
 from . import wheels as pi_wheels
 from .guest import CPUS, Guest, GuestError, PiCpu, find_qemu
@@ -49,9 +50,6 @@ MAIN = PiEnv("main", "fmnist-edge[litert,onnx]", ((Format.TFLITE, Quantization.I
 # the classic Pi path: tflite-runtime 2.14 (its last release) needs NumPy < 2
 CLASSIC = PiEnv("classic", "fmnist-edge[tflite-runtime]",
                 ((Format.TFLITE, Quantization.INT8, Backend.TFLITE_RUNTIME),), Backend.TFLITE_RUNTIME)
-
-
-BENCH_IMAGES = 500  # fmnist-bench's accuracy images per emulated CPU: ~5 s per model under qemu
 
 
 def default_cache() -> Path:
@@ -111,7 +109,7 @@ def _run_locked(config: PiConfig) -> dict:
     sites = {env.name: _install(config, rootfs, qemu, work, env, project) for env in envs}
     setup_s["wheels_and_install"] = time.perf_counter() - tick
     records, predicts, doctors, benches = [], [], {}, []
-    x86_accuracy = _x86_accuracies(export_dir, inputs, min(config.images, BENCH_IMAGES))
+    x86_accuracy = _x86_accuracies(export_dir, config.data_dir, EMULATED_IMAGES)
     for cpu in config.cpus:
         guest = Guest(qemu, rootfs.path / "root", rootfs.python, cpu, config.cache / "home")
         doctors[cpu.qemu_cpu] = _doctor(guest, sites["main"])
@@ -197,29 +195,28 @@ def _install(config: PiConfig, rootfs, qemu: str, work: Path, env: PiEnv, projec
                                    config.wheelhouse)
 
 
-def _x86_accuracies(export_dir: Path, inputs: dict, n: int) -> dict:
+def _x86_accuracies(export_dir: Path, data_dir: str | None, n: int) -> dict:
     """Each artifact's accuracy on this machine over the first ``n`` test images, by file."""
+    data = load_fashion_mnist(data_dir)
     manifest = json.loads((export_dir / "manifest.json").read_text())
     found = {}
     for entry in manifest["artifacts"]:
         clf = Classifier.load(export_dir / entry["file"], amx=amx.command_policy())
-        top = np.argmax(clf.predict(inputs["x"][:n]), axis=1)
-        found[entry["file"]] = float(np.mean(top == inputs["y"][:n]))
+        top = np.argmax(clf.predict(data.x_test[:n]), axis=1)
+        found[entry["file"]] = float(np.mean(top == data.y_test[:n]))
     return found
 
 
 def _bench(guest: Guest, site: Path, export_dir: Path, config: PiConfig, x86: dict) -> dict:
-    """``fmnist-bench`` in the guest on the tiny plan, as a device user runs it (only
-    ``[litert,onnx]``, no TensorFlow or matplotlib): its report, which must say emulated, and each
-    model's accuracy, which must equal this machine's on the same images."""
+    """The CI Pi job's command (``benchmarks.on_device``: fmnist-bench and the device gate, with
+    only ``[litert,onnx]``, no TensorFlow or matplotlib) in the guest: its report, which must say
+    emulated, and each model's accuracy, which must equal this machine's on the same images."""
     name = f"emulated-{guest.cpu.qemu_cpu}"
     out = (config.out / "devices" / name).resolve()
-    n = min(config.images, BENCH_IMAGES)
-    args = [str(site / "bin/fmnist-bench"), str(export_dir), "--plan", "tiny", "--images", str(n),
-            "--threads", "1", "--batch", "1,32", "--no-keras", "--out", str(out),
+    args = ["-m", "fmnist_edge.benchmarks.on_device", str(export_dir), "--out", str(out),
             "--device-name", name, *(["--data", str(Path(config.data_dir).resolve())]
                                      if config.data_dir else [])]
-    _, seconds = guest.python_run(args, site, "fmnist-bench")
+    _, seconds = guest.python_run(args, site, "fmnist-bench (benchmarks.on_device)")
     report = json.loads((out / "benchmark.json").read_text())
     models = [{"model": r["model"], "backend": r["backend"], "accuracy": r["accuracy"],
                "x86_accuracy": x86.get(r["model"])} for r in report["records"]]
