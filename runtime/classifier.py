@@ -70,17 +70,22 @@ class Classifier:
                  entry: dict | None) -> None:
         self.runner, self.labels, self.path, self.entry = runner, tuple(labels), path, entry
         self.scale = float(scale)
+        self.choice: dict | None = None  # with choose="fastest": the timings behind the choice
         self._post = self._postprocessor()
         self._idle = [self._slot(runner)]  # list.pop/append are atomic: no lock on the hot path
 
     @classmethod
     def load(cls, path: str | Path, backend: str | Backend = "auto", threads: int | None = None,
              format: str | None = None, quantization: str | None = None,
-             verify: bool = True, amx: str | None = None) -> "Classifier":
+             verify: bool = True, amx: str | None = None, choose: str | None = None,
+             max_drop: float = 0.5) -> "Classifier":
         """Load a .tflite/.onnx file, or the ``format``/``quantization`` model of an export folder.
 
         In a folder the default is the int8 model of the first format a backend here can run
-        (TFLite, then ONNX). The file's sha256 must match the manifest unless ``verify=False``.
+        (TFLite, then ONNX); ``choose="fastest"`` instead times every variant whose recorded drop
+        is at most ``max_drop`` points and loads the fastest (cached; see
+        :mod:`fmnist_edge.runtime.choose`). The file's sha256 must match the manifest unless
+        ``verify=False``.
         ``amx`` (``deny``/``allow``, default ``$FMNIST_AMX``) is applied once per process before
         the engine loads; with neither, the process is left as it is (one warning on a CPU with
         Intel AMX); see :mod:`fmnist_edge.runtime.amx`.
@@ -93,6 +98,8 @@ class Classifier:
             if manifest is None:
                 raise FmnistError(f"{path}: no {mf.MANIFEST} here; pass a .tflite/.onnx file "
                                   "or an export folder written by fmnist-export")
+            if choose is not None:
+                return _chosen(cls, path, manifest, backend, threads, choose, max_drop, verify)
             formats = [format] if format else _runnable_formats(backend)
             entry = mf.choose_entry(manifest, path, formats, quantization or Quantization.INT8)
             file = path / entry["file"]
@@ -143,7 +150,8 @@ class Classifier:
         return {"file": str(self.path), "format": format_of(self.path),
                 "quantization": (self.entry or {}).get("quantization"), "backend": self.backend,
                 "delegate": self.runner.delegate, "input_dtype": self.runner.input_dtype.name,
-                "verified": bool(self.entry), "amx": amx_policy.status().note}
+                "verified": bool(self.entry), "amx": amx_policy.status().note,
+                **({"choice": self.choice} if self.choice else {})}
 
     def _predict_other(self, slot: _Slot, x: np.ndarray) -> np.ndarray:
         """One float image (or a uint8 one of an equal but not identical dtype), or a batch."""
@@ -253,6 +261,20 @@ def _backend(value) -> Backend:
     except ValueError:
         valid = ", ".join(b.value for b in Backend)
         raise FmnistError(f"unknown backend {value!r} (choose from {valid})") from None
+
+
+def _chosen(cls, folder: Path, manifest: dict, backend: Backend, threads, choose, max_drop, verify):
+    from .choose import Choose, choose_fastest
+
+    try:
+        Choose(choose)
+    except ValueError:
+        raise FmnistError(f"unknown choose={choose!r} (choose from "
+                          f"{', '.join(c.value for c in Choose)})") from None
+    if isinstance(max_drop, bool) or not isinstance(max_drop, (int, float)) or not max_drop >= 0:
+        raise FmnistError(f"max_drop must be a number of points >= 0, got {max_drop!r}")
+    return choose_fastest(lambda file: cls.load(file, backend, threads, verify=verify), folder,
+                          manifest, backend, threads, float(max_drop), verify)
 
 
 def _runnable_formats(backend: Backend) -> list[str]:

@@ -86,12 +86,33 @@ def run(model: Path | None) -> int:
         working += result.startswith("ok")
         print(f"{backend.value:14} {_version(backend)}: {result}")
     print(f"{'amx':14} {_amx_line()}")
+    if working and model is not None and model.is_dir():
+        for line in choice_lines(model):
+            print(f"{'choice':14} {line}")
     if not working:
         advice = NO_32BIT if is_32bit_arm() else ("install one: pip install 'fmnist-edge[litert]' "
                                                   "(TFLite) or pip install 'fmnist-edge[onnx]' (ONNX)")
         print(f"{PROG}: error: no backend works; {advice}", file=sys.stderr)
         return 1
     return 0
+
+
+def choice_lines(folder: Path, max_drop: float = 0.5) -> list[str]:
+    """What ``choose="fastest"`` picks here for ``folder``, and the timings behind it."""
+    from .amx import command_policy
+    from .classifier import Classifier
+
+    try:
+        clf = Classifier.load(folder, choose="fastest", max_drop=max_drop, amx=command_policy())
+    except FmnistError as exc:
+        return [f"none: {exc}"]
+    c = clf.choice
+    lines = [f"{c['file']} (fastest here of {len(c['timings_us'])} within {c['max_drop']} points; "
+             f"{'from the cache' if c['cached'] else 'timed now'}, "
+             "fmnist-predict --choose fastest loads it)"]
+    for name, micros in sorted(c["timings_us"].items(), key=lambda kv: kv[1]):
+        lines.append(f"  {name}: {micros:.1f} µs batch 1, drop {c['drops'][name]:+.2f} points")
+    return lines
 
 
 def _amx_line() -> str:

@@ -28,6 +28,8 @@ class PredictConfig:
     invert: Invert = Invert.AUTO
     amx: str | None = None  # deny/allow; None: $FMNIST_AMX, else deny (see runtime.amx)
     verify: bool = True
+    choose: str | None = None  # "fastest": time the in-budget variants here, load the fastest
+    max_drop: float = 0.5  # with choose: the largest recorded accuracy drop allowed, in points
 
 
 def predict(config: PredictConfig, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -43,7 +45,8 @@ def predict(config: PredictConfig, out: TextIO | None = None, err: TextIO | None
     out, err = out or sys.stdout, err or sys.stderr
     clf = Classifier.load(config.model, backend=config.backend, threads=config.threads,
                           format=config.format, quantization=config.quantization,
-                          verify=config.verify, amx=command_policy(config.amx))
+                          verify=config.verify, amx=command_policy(config.amx),
+                          choose=config.choose, max_drop=config.max_drop)
     failed = 0
     for batch in read_inputs(list(config.inputs), config.invert):
         error = batch.error

@@ -7,6 +7,7 @@ import sys
 
 from . import cliutil
 from .amx import Amx
+from .choose import Choose
 from .formats import Backend, Format, Quantization
 from .images import Invert
 from .predict import PROG, PredictConfig, predict
@@ -40,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--amx", type=cliutil.enum_choice(Amx), default=None, metavar=cliutil.enum_metavar(Amx),
         help="Intel AMX: deny (XNNPACK's AMX int8 kernels are slower for this model) or allow "
         "(default: $FMNIST_AMX, else deny)")
+    add("--choose", type=cliutil.enum_choice(Choose), default=None, metavar=cliutil.enum_metavar(Choose),
+        help="with an export folder: time every variant whose recorded accuracy drop is within "
+        "--max-drop on this machine and load the fastest (cached; overrides --format/--quantization)")
+    add("--max-drop", type=cliutil.non_negative_float, default=0.5, metavar="POINTS",
+        help="with --choose: the largest accuracy drop a variant may have (default: %(default)s)")
     add("--no-verify", action="store_true",
         help="load the model even if its sha256 does not match the export manifest")
     return p
@@ -50,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = PredictConfig(args.model, tuple(args.inputs), args.top_k, args.json, args.threads,
                            args.backend, args.format, args.quantization, args.invert, args.amx,
-                           not args.no_verify)
+                           not args.no_verify, args.choose, args.max_drop)
     return cliutil.run(PROG, lambda: predict(config))
 
 
