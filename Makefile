@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 RUN := artifacts/seed-cnn
 EDGE := artifacts/edge-cnn
 
-.PHONY: run test setup venv data qemu train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz imports clean help
+.PHONY: run test setup venv data qemu sshd train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz imports clean help
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)) and"
@@ -54,6 +54,18 @@ data:
 	else \
 	  echo "error: Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist'," \
 	       "or set FMNIST_DATA to a folder holding the four IDX files" >&2; exit 1; \
+	fi
+
+# OpenSSH's server for the fmnist-bench --remote tests, which start their own sshd on 127.0.0.1
+# with a config and keys of their own (the system's sshd is neither started nor changed).
+sshd:
+	@if [ -x /usr/sbin/sshd ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "sshd: installing the Debian package openssh-server"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q --no-install-recommends openssh-server || { apt-get update -q && apt-get install -y -q --no-install-recommends openssh-server; }; \
+	else \
+	  echo "error: /usr/sbin/sshd is missing: run 'sudo apt-get install openssh-server'" >&2; exit 1; \
 	fi
 
 # qemu user-mode emulation for the Raspberry Pi check (only qemu-aarch64-static is used).
@@ -136,7 +148,7 @@ pi-check: $(RUN)/export/manifest.json qemu
 	$(PY) -m fmnist_edge.benchmarks.pi.check $(RUN)/export --out reports
 	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/pi.md >> "$$GITHUB_STEP_SUMMARY"; fi
 
-test: setup $(RUN)/export/manifest.json
+test: setup sshd $(RUN)/export/manifest.json
 	$(VENV)/bin/fmnist-bench $(RUN)/export --quick --out reports --gate benchmarks/baseline.json
 	@cat reports/benchmark.md
 	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/benchmark.md >> "$$GITHUB_STEP_SUMMARY"; fi

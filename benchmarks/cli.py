@@ -51,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
         "device, all of the same export) into OUT/fleet.{json,md,png}")
     add("--max-drop", type=cliutil.non_negative_float, default=0.5, metavar="POINTS",
         help="with --merge: the accuracy drop a device's fastest variant may have (default: %(default)s)")
+    add("--remote", metavar="[USER@]HOST[:PORT]", default=None,
+        help="benchmark EXPORT_DIR... on this Linux device over SSH (your keys, agent and "
+        "~/.ssh/config; never a password): reports come back into OUT/devices/<device name>/")
+    add("--ssh-option", action="append", default=[], metavar="OPTION",
+        help="with --remote: an ssh -o option, e.g. Port=2222 or StrictHostKeyChecking=yes (repeatable)")
+    add("--keep", action="store_true",
+        help="with --remote: keep the folder staged on the device (the device venv is always kept)")
     add("--device-name", metavar="NAME", default=None,
         help="the device's name in the report (default: this machine's hostname)")
     add("--update-readme", metavar="FILE", default=None,
@@ -71,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
             return publish_fleet([Path(p) for p in given], Path(args.out), args.max_drop)
         return cliutil.run(PROG, merge)
 
+    if args.remote:
+        return cliutil.run(PROG, lambda: _remote(args))
+
     def action() -> int:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ info banners
         from .bench import bench
@@ -83,6 +93,20 @@ def main(argv: list[str] | None = None) -> int:
         return bench(config, Path(args.out), args.gate, args.update_readme)
 
     return cliutil.run(PROG, action)
+
+
+def _remote(args: argparse.Namespace) -> int:
+    from .remote import RemoteConfig, run_remote
+
+    plan = Plan.QUICK if args.quick else args.plan
+    forwarded = ["--plan", plan.value, "--threads", ",".join(map(str, args.threads)),
+                 "--batch", ",".join(map(str, args.batch)),
+                 *(["--images", str(args.images)] if args.images else [])]
+    folder = run_remote(RemoteConfig(args.remote, tuple(Path(d) for d in args.export_dirs),
+                                     tuple(forwarded), tuple(args.ssh_option), Path(args.out),
+                                     args.device_name, args.keep))
+    print(f"{PROG}: the device's reports are in {folder}/")
+    return 0
 
 
 if __name__ == "__main__":

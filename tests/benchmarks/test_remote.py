@@ -1,0 +1,181 @@
+"""fmnist-bench --remote against a real OpenSSH server: Debian's sshd with its own config, host
+key and user key in a temporary folder, on 127.0.0.1 at a free port, with this machine as the
+"device". The system's sshd and the user's ~/.ssh are not touched; every sshd started is stopped."""
+
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fmnist_edge.benchmarks import cli
+from fmnist_edge.benchmarks.remote import RemoteError, split_target
+
+SSHD = "/usr/sbin/sshd"
+
+
+def test_targets_parse_and_malformed_ones_are_refused():
+    assert split_target("pi@raspberrypi.local") == ("pi@raspberrypi.local", None)
+    assert split_target("pi@10.0.0.7:2222") == ("pi@10.0.0.7", 2222)
+    for bad in ("", "host:ssh", "-oProxyCommand=touch x"):
+        with pytest.raises(RemoteError, match="expected"):
+            split_target(bad)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One sshd on 127.0.0.1 and the client options that reach it with a known host key."""
+
+    def __init__(self, root: Path, env: dict) -> None:
+        self.root, self.port = root, _free_port()
+        root.mkdir(parents=True)
+        for key in ("host_key", "id"):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(root / key)],
+                           check=True)
+        shutil.copy(root / "id.pub", root / "authorized_keys")
+        (root / "known_hosts").write_text(f"[127.0.0.1]:{self.port} "
+                                          + (root / "host_key.pub").read_text())
+        set_env = " ".join(f"{k}={v}" for k, v in env.items())
+        (root / "sshd_config").write_text(
+            f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {root}/host_key\n"
+            f"PidFile {root}/sshd.pid\nAuthorizedKeysFile {root}/authorized_keys\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
+            "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
+            + (f"SetEnv {set_env}\n" if set_env else ""))
+        if os.geteuid() == 0:
+            Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation dir
+        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(root / "sshd_config")],
+                                     stdout=subprocess.DEVNULL, stderr=open(root / "sshd.log", "w"))
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"sshd did not start: {(root / 'sshd.log').read_text()[-500:]}")
+
+    @property
+    def target(self) -> str:
+        return f"{getpass.getuser()}@127.0.0.1:{self.port}"
+
+    def options(self, known_hosts: Path | None = None) -> list[str]:
+        opts = [f"IdentityFile={self.root}/id", "IdentitiesOnly=yes", "StrictHostKeyChecking=yes",
+                f"UserKnownHostsFile={known_hosts or self.root / 'known_hosts'}", "ConnectTimeout=10"]
+        return [arg for o in opts for arg in ("--ssh-option", o)]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def device(tmp_path_factory):
+    if not Path(SSHD).exists():
+        pytest.skip("openssh-server is not installed (make test installs it when root)")
+    root = tmp_path_factory.mktemp("device")
+    (root / "tmp").mkdir()
+    server = Server(root / "sshd", {"XDG_CACHE_HOME": root / "cache", "TMPDIR": root / "tmp"})
+    yield server, root
+    server.stop()
+
+
+def _staged(root: Path) -> list[str]:
+    """What this tool staged in the device's TMPDIR (engines keep files of their own there)."""
+    return [p.name for p in (root / "tmp").iterdir() if p.name.startswith("fmnist-edge-")]
+
+
+TINY = ["--plan", "tiny", "--images", "100", "--threads", "1", "--batch", "1,8"]
+
+
+def _remote(server, export, out, *extra):
+    return cli.main([str(export), "--remote", server.target, *server.options(), *TINY,
+                     "--out", str(out), "--device-name", "loopback", *extra])
+
+
+@pytest.mark.slow
+def test_a_report_comes_home_and_the_second_run_reuses_the_venv(device, export_dir, tmp_path, capsys):
+    server, root = device
+    assert _remote(server, export_dir, tmp_path / "r1") == 0
+    first = capsys.readouterr()
+    report = tmp_path / "r1/devices/loopback/benchmark.json"
+    assert report.is_file() and (tmp_path / "r1/devices/loopback/benchmark.md").is_file()
+    assert '"name": "loopback"' in report.read_text()
+    assert "installing fmnist-edge" in first.err and "step 7/7: removing" in first.err
+    assert _staged(root) == []  # nothing staged is left on the device
+    assert _remote(server, export_dir, tmp_path / "r2") == 0
+    second = capsys.readouterr().err
+    assert "reusing the device venv" in second and "installing" not in second
+    assert _staged(root) == []
+
+
+def _error(capsys) -> str:
+    err = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(err) == 1, err
+    return err[0]
+
+
+@pytest.mark.slow
+def test_a_wrong_port_and_an_unknown_host_key_are_one_line_each(device, export_dir, tmp_path, capsys):
+    server, _ = device
+    closed = server.target.rsplit(":", 1)[0] + f":{_free_port()}"
+    assert cli.main([str(export_dir), "--remote", closed, *server.options(), *TINY]) == 2
+    assert "step connect:" in (line := _error(capsys)) and "refused the connection" in line
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    assert cli.main([str(export_dir), "--remote", server.target, *server.options(empty), *TINY]) == 2
+    assert "host key of 127.0.0.1" in (line := _error(capsys)) and "not known" in line
+
+
+@pytest.mark.slow
+def test_no_python3_on_the_device_path(tmp_path, export_dir, capsys):
+    if not Path(SSHD).exists():
+        pytest.skip("openssh-server is not installed")
+    server = Server(tmp_path / "sshd", {"PATH": "/nonexistent"})
+    try:
+        assert cli.main([str(export_dir), "--remote", server.target, *server.options(), *TINY]) == 2
+        assert "no python3 on the device's PATH" in _error(capsys)
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_a_run_killed_midway_leaves_no_report_and_nothing_staged(device, export_dir, tmp_path):
+    server, root = device
+    assert _remote(server, export_dir, tmp_path / "warm") == 0  # the venv exists: step 5 is soon
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "fmnist_edge.benchmarks.cli", str(export_dir),
+                             "--remote", server.target, *server.options(), "--plan", "quick",
+                             "--threads", "1", "--out", str(out), "--device-name", "loopback"],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # the device's fmnist-bench (this machine) is running
+            if subprocess.run(["pgrep", "-f", "bin/fmnist-bench export-0"],
+                              capture_output=True).returncode == 0:
+                break
+            time.sleep(0.2)
+        subprocess.run(["pkill", "-KILL", "-f", "bin/fmnist-bench export-0"], check=True)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    errors = [line for line in err.splitlines() if "error:" in line]
+    assert proc.returncode == 2 and len(errors) == 1 and "step benchmark:" in errors[0], err
+    assert not (out / "devices" / "loopback").exists()
+    assert _staged(root) == []
