@@ -159,23 +159,54 @@ def test_no_python3_on_the_device_path(tmp_path, export_dir, capsys):
 def test_a_run_killed_midway_leaves_no_report_and_nothing_staged(device, export_dir, tmp_path):
     server, root = device
     assert _remote(server, export_dir, tmp_path / "warm") == 0  # the venv exists: step 5 is soon
-    out = tmp_path / "killed"
+    out, name = tmp_path / "killed", f"killed-{server.port}"  # a name only this run's bench has
     proc = subprocess.Popen([sys.executable, "-m", "fmnist_edge.benchmarks.cli", str(export_dir),
                              "--remote", server.target, *server.options(), "--plan", "quick",
-                             "--threads", "1", "--out", str(out), "--device-name", "loopback"],
+                             "--threads", "1", "--out", str(out), "--device-name", name],
                             stderr=subprocess.PIPE, text=True)
+    pattern = f"fmnist-bench export-0 .*--device-name {name}"
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # the device's fmnist-bench (this machine) is running
-            if subprocess.run(["pgrep", "-f", "bin/fmnist-bench export-0"],
-                              capture_output=True).returncode == 0:
+            if subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0:
                 break
             time.sleep(0.2)
-        subprocess.run(["pkill", "-KILL", "-f", "bin/fmnist-bench export-0"], check=True)
+        subprocess.run(["pkill", "-KILL", "-f", pattern], check=True)
         _, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
     errors = [line for line in err.splitlines() if "error:" in line]
     assert proc.returncode == 2 and len(errors) == 1 and "step benchmark:" in errors[0], err
-    assert not (out / "devices" / "loopback").exists()
+    assert not (out / "devices" / name).exists()
     assert _staged(root) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_here_ends_the_devices_commands_and_writes_no_report(device, export_dir, tmp_path):
+    import signal
+
+    server, root = device
+    assert _remote(server, export_dir, tmp_path / "warm") == 0
+    out, name = tmp_path / "interrupted", f"interrupted-{server.port}"
+    proc = subprocess.Popen([sys.executable, "-m", "fmnist_edge.benchmarks.cli", str(export_dir),
+                             "--remote", server.target, *server.options(), "--plan", "full",
+                             "--threads", "1", "--out", str(out), "--device-name", name],
+                            stderr=subprocess.PIPE, text=True)
+    pattern = f"fmnist-bench export-0 .*--device-name {name}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and subprocess.run(
+                ["pgrep", "-f", pattern], capture_output=True).returncode != 0:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "interrupted" in err.splitlines()[-1], err
+    deadline = time.monotonic() + 20  # the watchdog sees the session's input close
+    while time.monotonic() < deadline and subprocess.run(
+            ["pgrep", "-f", pattern], capture_output=True).returncode == 0:
+        time.sleep(0.2)
+    assert subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode != 0, \
+        "a benchmark is still running there"
+    assert not (out / "devices" / name).exists() and _staged(root) == []
