@@ -2,6 +2,8 @@
 
 The pipeline stages live in subpackages: ``fmnist_edge.train``, ``fmnist_edge.export``,
 ``fmnist_edge.runtime`` (numpy-only, what a device installs) and ``fmnist_edge.benchmarks``.
+The modules of this root package (metrics, splits, readme, tables, plotting, progress) are what
+the stages share off the device; runtime never imports them (pyproject.toml's import contracts).
 """
 
 from pathlib import Path as _Path
