@@ -40,6 +40,9 @@ def project_wheel(out: Path) -> Path:
         raise FmnistError("the Pi check builds fmnist-edge's wheel from a source checkout; run it "
                           "from one, or pass --wheelhouse with a prepared set of aarch64 wheels")
     shutil.rmtree(out, ignore_errors=True)
+    # setuptools reuses build/lib, which keeps modules the checkout has since deleted (measured:
+    # a removed runtime/metrics.py was still in the wheel); it is only setuptools' cache
+    shutil.rmtree(REPO / "build", ignore_errors=True)
     # a fixed zip timestamp makes the wheel's bytes depend only on the source, so an unchanged
     # checkout hits the guest-install cache (one install under emulation is about 12 s)
     _pip(["wheel", "--no-deps", "--quiet", "-w", str(out), str(REPO)], "building fmnist-edge's wheel",

@@ -155,22 +155,28 @@ def test_no_python3_on_the_device_path(tmp_path, export_dir, capsys):
         server.stop()
 
 
+def _until_the_device_benchmarks(server, export_dir, out, name, plan):
+    """fmnist-bench --remote in its own process, returned once the device (this machine) runs
+    its fmnist-bench; the pattern matches only this run's processes there (by device name)."""
+    proc = subprocess.Popen([sys.executable, "-m", "fmnist_edge.benchmarks.cli", str(export_dir),
+                             "--remote", server.target, *server.options(), "--plan", plan,
+                             "--threads", "1", "--out", str(out), "--device-name", name],
+                            stderr=subprocess.PIPE, text=True)
+    pattern = f"fmnist-bench export-0 .*--device-name {name}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and subprocess.run(
+            ["pgrep", "-f", pattern], capture_output=True).returncode != 0:
+        time.sleep(0.2)
+    return proc, pattern
+
+
 @pytest.mark.slow
 def test_a_run_killed_midway_leaves_no_report_and_nothing_staged(device, export_dir, tmp_path):
     server, root = device
     assert _remote(server, export_dir, tmp_path / "warm") == 0  # the venv exists: step 5 is soon
-    out, name = tmp_path / "killed", f"killed-{server.port}"  # a name only this run's bench has
-    proc = subprocess.Popen([sys.executable, "-m", "fmnist_edge.benchmarks.cli", str(export_dir),
-                             "--remote", server.target, *server.options(), "--plan", "quick",
-                             "--threads", "1", "--out", str(out), "--device-name", name],
-                            stderr=subprocess.PIPE, text=True)
-    pattern = f"fmnist-bench export-0 .*--device-name {name}"
+    out, name = tmp_path / "killed", f"killed-{server.port}"
+    proc, pattern = _until_the_device_benchmarks(server, export_dir, out, name, "quick")
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # the device's fmnist-bench (this machine) is running
-            if subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0:
-                break
-            time.sleep(0.2)
         subprocess.run(["pkill", "-KILL", "-f", pattern], check=True)
         _, err = proc.communicate(timeout=120)
     finally:
@@ -188,16 +194,8 @@ def test_ctrl_c_here_ends_the_devices_commands_and_writes_no_report(device, expo
     server, root = device
     assert _remote(server, export_dir, tmp_path / "warm") == 0
     out, name = tmp_path / "interrupted", f"interrupted-{server.port}"
-    proc = subprocess.Popen([sys.executable, "-m", "fmnist_edge.benchmarks.cli", str(export_dir),
-                             "--remote", server.target, *server.options(), "--plan", "full",
-                             "--threads", "1", "--out", str(out), "--device-name", name],
-                            stderr=subprocess.PIPE, text=True)
-    pattern = f"fmnist-bench export-0 .*--device-name {name}"
+    proc, pattern = _until_the_device_benchmarks(server, export_dir, out, name, "full")
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and subprocess.run(
-                ["pgrep", "-f", pattern], capture_output=True).returncode != 0:
-            time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
