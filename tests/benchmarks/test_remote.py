@@ -158,15 +158,22 @@ def test_no_python3_on_the_device_path(tmp_path, export_dir, capsys):
 def _until_the_device_benchmarks(server, export_dir, out, name, plan):
     """fmnist-bench --remote in its own process, returned once the device (this machine) runs
     its fmnist-bench; the pattern matches only this run's processes there (by device name)."""
+    import signal
+
+    # a shell without job control starts background jobs with SIGINT ignored, and Python keeps
+    # an ignored SIGINT: give the child the default, so Ctrl-C means KeyboardInterrupt there
     proc = subprocess.Popen([sys.executable, "-m", "fmnist_edge.benchmarks.cli", str(export_dir),
                              "--remote", server.target, *server.options(), "--plan", plan,
                              "--threads", "1", "--out", str(out), "--device-name", name],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     pattern = f"fmnist-bench export-0 .*--device-name {name}"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and subprocess.run(
-            ["pgrep", "-f", pattern], capture_output=True).returncode != 0:
-        time.sleep(0.2)
+    while subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode != 0:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            pytest.fail(f"the device never ran this benchmark: {proc.communicate()[1][-500:]}")
+        time.sleep(0.1)
     return proc, pattern
 
 
