@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
+
+from fmnist_edge import plotting
 
 from .gate import check_gate, load_baseline
 from .report import headline, readme_block, write_reports
@@ -28,20 +29,16 @@ def bench(config: BenchConfig, out: Path, gate: str | None = None, readme: str |
     written = write_reports(report, out) + _plots(report, out)
     print(headline(report))
     print(f"\n{PROG}: wrote " + ", ".join(str(p) for p in written))
-    if not _have_matplotlib():
+    if not plotting.available():
         print(f"{PROG}: no plots: {NO_PLOTS}")
     if readme:
         replace_block(readme, "bench", readme_block(report))
     return check_gate(report, baseline) if baseline else 0
 
 
-def _have_matplotlib() -> bool:
-    return importlib.util.find_spec("matplotlib") is not None
-
-
 def _plots(report: dict, out: Path) -> list[Path]:
     """The PNGs when matplotlib is installed; a device with only ``[litert]`` has none."""
-    if not _have_matplotlib():
+    if not plotting.available():
         return []
     from .plots import save_plots
 

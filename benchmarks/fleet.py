@@ -12,6 +12,7 @@ import datetime
 import json
 from pathlib import Path
 
+from fmnist_edge import plotting
 from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.formats import quantization_label
@@ -113,9 +114,7 @@ def write_fleet(fleet: dict, out: Path) -> list[Path]:
     atomic.write_text(out / "fleet.json", dumps(fleet) + "\n")
     atomic.write_text(out / "fleet.md", "# fmnist-edge fleet\n\n" + fleet_table(fleet) + "\n")
     written = [out / "fleet.json", out / "fleet.md"]
-    import importlib.util
-
-    if importlib.util.find_spec("matplotlib") is not None:
+    if plotting.available():
         from .plots import fleet_plot
 
         written.append(fleet_plot(fleet, out / "fleet.png"))

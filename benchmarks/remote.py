@@ -15,10 +15,12 @@ from __future__ import annotations
 import hashlib
 import io
 import shlex
+import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,8 +125,6 @@ _SSH_ERRORS = (
 
 def _communicate(proc: subprocess.Popen, timeout: float) -> tuple[bytes, bytes]:
     """Both pipes read at once (a full stderr must not stall stdout); stdin closed last."""
-    import threading
-
     chunks = {}
     readers = [threading.Thread(target=lambda s=s, n=n: chunks.__setitem__(n, s.read()), daemon=True)
                for n, s in (("out", proc.stdout), ("err", proc.stderr))]
@@ -256,7 +256,5 @@ def _fetch(session: Session, stage: str, target: Path) -> Path:
                 archive.extractall(staging)
         atomic.publish_dir(staging, target)
     finally:
-        import shutil
-
         shutil.rmtree(staging, ignore_errors=True)
     return target

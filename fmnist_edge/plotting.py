@@ -13,6 +13,13 @@ from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.labels import CLASS_NAMES
 
 
+def available() -> bool:
+    """True when matplotlib is installed (a device with only ``[litert]`` or ``[onnx]`` has none)."""
+    import importlib.util
+
+    return importlib.util.find_spec("matplotlib") is not None
+
+
 def pyplot():
     """``matplotlib.pyplot`` on the Agg backend (no display on CI or a device)."""
     import matplotlib

@@ -87,7 +87,7 @@ def time_candidates(classifiers: dict, budget_s: float = BUDGET_S) -> dict[str, 
 
 
 def choose_fastest(load, folder: Path, manifest: dict, backend: Backend, threads: int | None,
-                   max_drop: float, verify: bool):
+                   max_drop: float):
     """The fastest in-budget variant, loaded with ``load(path)``; its ``choice`` says why."""
     entries = candidates(manifest, folder, backend, max_drop)
     key, files = cache_key(entries, backend, threads, max_drop), {e["file"] for e in entries}

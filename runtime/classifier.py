@@ -274,7 +274,7 @@ def _chosen(cls, folder: Path, manifest: dict, backend: Backend, threads, choose
     if isinstance(max_drop, bool) or not isinstance(max_drop, (int, float)) or not max_drop >= 0:
         raise FmnistError(f"max_drop must be a number of points >= 0, got {max_drop!r}")
     return choose_fastest(lambda file: cls.load(file, backend, threads, verify=verify), folder,
-                          manifest, backend, threads, float(max_drop), verify)
+                          manifest, backend, threads, float(max_drop))
 
 
 def _runnable_formats(backend: Backend) -> list[str]:

@@ -42,10 +42,11 @@ def test_quick_run_writes_every_report(export_dir, tmp_path, capsys):
 
 def test_an_emulated_device_without_matplotlib_gets_a_marked_report_and_no_plots(
         export_dir, tmp_path, capsys, monkeypatch):
-    from fmnist_edge.benchmarks import bench, device
+    from fmnist_edge import plotting
+    from fmnist_edge.benchmarks import device
 
     monkeypatch.setenv(device.EMULATED_ENV, "qemu-aarch64 -cpu cortex-a72")
-    monkeypatch.setattr(bench, "_have_matplotlib", lambda: False)
+    monkeypatch.setattr(plotting, "available", lambda: False)
     out = tmp_path / "reports"
     assert cli.main([str(export_dir), *FAST, "--out", str(out), "--device-name", "pi4-lab"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["benchmark.json", "benchmark.md"]
