@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 RUN := artifacts/seed-cnn
 EDGE := artifacts/edge-cnn
 
-.PHONY: run test setup venv data qemu sshd train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz imports clean help
+.PHONY: run test setup venv data qemu sshd train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz imports quant-demo clean help
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)) and"
@@ -29,6 +29,7 @@ help:
 	@echo "make runs  - the runs table of docs/train.md from artifacts/*/metrics.json"
 	@echo "make layers - batch-1 time of each part of the CNN, float32 vs int8, AMX denied and allowed"
 	@echo "make doctor-models - regenerate the tiny models fmnist-doctor ships with"
+	@echo "make quant-demo - a CNN int8 hurts (ELU, learning rate 0.02): per-layer error, auto fallback, calibration"
 
 setup: venv data
 
@@ -118,6 +119,18 @@ bench: $(RUN)/export/manifest.json
 	@echo "report: reports/benchmark.md (+ benchmark.json, PNG plots)"
 
 run: train runs export bench
+
+# A model where int8 hurts, found by measuring fmnist-train options (README "Where int8 loses
+# accuracy"): the tutorial CNN with ELU and Adam at 0.02 for 3 epochs. Exported with the fallback
+# loop (--max-drop 0.3) and the calibration search; the report is copied to reports/quant-demo/.
+QUANT_DEMO := artifacts/quant-demo
+quant-demo: setup
+	$(VENV)/bin/fmnist-train --model seed-cnn --activation elu --learning-rate 0.02 --epochs 3 \
+	  --seed 0 --name quant-demo --progress lines
+	$(VENV)/bin/fmnist-export $(QUANT_DEMO) --quantize all --calibration auto --max-drop 0.3 \
+	  --progress lines || [ $$? = 1 ]
+	@mkdir -p reports/quant-demo && cp $(QUANT_DEMO)/export/report.md $(QUANT_DEMO)/export/*.png reports/quant-demo/
+	@echo "report: reports/quant-demo/report.md"
 
 # Regenerate the tiny random-weight models fmnist-doctor ships with (needs [train]).
 doctor-models: venv

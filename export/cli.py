@@ -11,7 +11,7 @@ from fmnist_edge.runtime import cliutil
 
 from fmnist_edge.runtime.formats import supported
 
-from .config import ExportConfig, Format, OnnxActivations, Quantization
+from .config import CalibrationMethod, ExportConfig, Format, OnnxActivations, Quantization
 
 PROG = "fmnist-export"
 ALL = "all"
@@ -29,18 +29,26 @@ def build_parser() -> argparse.ArgumentParser:
     add("--quantize", choices=[q.value for q in Quantization] + [ALL], default=ALL,
         help="none = float32; float16 = half-size weights; dynamic = int8 weights only; "
         "int8 = int8 weights and activations, calibrated; mixed = int8 but the first conv in "
-        "float32 (TFLite); all = every one the format supports (default: all)")
+        "float32 (TFLite); auto = int8 with the fewest layers kept float32 that hold the "
+        "validation drop within --max-drop (needs a run folder's validation split); "
+        "all = every one the format supports (default: all)")
     add("--out", metavar="DIR", default=None,
         help="output folder (default: RUN_DIR/export); it is replaced as a whole")
     add("--calibration-samples", type=cliutil.positive_int, default=500, metavar="N",
         help="training images (stratified, never test images) used to calibrate int8 ranges "
         "(default: %(default)s)")
+    add("--calibration", type=cliutil.enum_choice(CalibrationMethod),
+        default=CalibrationMethod.MINMAX, metavar=cliutil.enum_metavar(CalibrationMethod),
+        help="how int8 activation ranges are set (ONNX; TFLite is always min/max); auto = score "
+        "every method x 100/500/2000 images x per-channel on/off on the validation split and "
+        "write the best (default: minmax)")
     add("--onnx-activations", type=cliutil.enum_choice(OnnxActivations),
         default=OnnxActivations.UINT8, metavar=cliutil.enum_metavar(OnnxActivations),
         help="ONNX int8 activation type; uint8 (U8S8) measured faster on x86 (default: uint8)")
-    add("--max-drop", type=float, default=1.0, metavar="POINTS",
-        help="fail (exit 1) when an artifact's test accuracy is this many points below Keras "
-        "(default: %(default)s)")
+    add("--max-drop", type=cliutil.non_negative_float, default=0.5, metavar="POINTS",
+        help="accuracy budget in points against Keras: --quantize auto keeps layers float until "
+        "the validation drop is within it; any artifact whose test drop exceeds it fails the "
+        "self-check (exit 1) (default: %(default)s)")
     add("--no-check", action="store_true",
         help="skip the 10k-image self-check (faster; the manifest then has no accuracy)")
     add("--data", metavar="DIR", default=None,
@@ -60,6 +68,7 @@ def config_from_args(args: argparse.Namespace) -> ExportConfig:
     quants = tuple(Quantization) if args.quantize == ALL else (Quantization(args.quantize),)
     config = ExportConfig(formats=formats, quantizations=quants,
                           calibration_samples=args.calibration_samples,
+                          calibration=args.calibration,
                           onnx_activations=args.onnx_activations, max_drop=args.max_drop,
                           check=not args.no_check)
     if not config.jobs():
@@ -80,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def action() -> int:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ info banners
-        from .report import export_and_report
+        from .pipeline import export_and_report
 
         export_and_report(args.model, config, args.out, args.data, args.progress,
                           args.update_readme)

@@ -7,6 +7,8 @@ the shared calibration sample. Labels, preprocessing and the source hash go into
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import tempfile
 from pathlib import Path
@@ -16,8 +18,10 @@ import numpy as np
 from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.errors import first_line
 
-from .config import Conversion, OnnxActivations, Quantization
+from . import onnx_debug
+from .config import Calibration, CalibrationMethod, Conversion, OnnxActivations, Quantization
 from .errors import ExportError
+from .int8 import calibrated
 from .source import serving_function
 
 MAX_ABS_DIFF = 1e-4  # float ONNX vs Keras on probabilities; measured ~1e-7 on the tutorial CNN
@@ -33,30 +37,93 @@ def convert(job: Conversion) -> dict:
     metadata = {"labels": list(CLASS_NAMES), "preprocessing": PREPROCESSING,
                 "source_sha256": job.source.sha256, "producer": "fmnist-edge",
                 "quantization": quantization.value}
-    return export_onnx(job.source.model, quantization, job.calibration, job.target, metadata,
-                       job.config.onnx_activations, job.config.opset)
+    if not job.variant.calibrated:
+        return export_onnx(job.source.model, quantization, job.calibration, job.target, metadata,
+                           job.config.onnx_activations, job.config.opset)
+    builder = _Builder(job)
+    model, facts = calibrated(job, builder)
+    proto = _with_metadata(onnx_load(model), metadata)
+    atomic.write_bytes(job.target, proto.SerializeToString())
+    _check(job.target)
+    return {**builder.facts, "activations": job.config.onnx_activations.value, **facts}
 
 
 def export_onnx(model, quantization: Quantization, calibration: np.ndarray, target: Path,
                 metadata: dict, activations: OnnxActivations = OnnxActivations.UINT8,
                 opset: int = 17) -> dict:
-    """Write ``target`` atomically; return facts for the manifest (e.g. float max abs diff)."""
-    import onnx
+    """Write the float32 (or int8, default calibration) ``target`` atomically; return its facts."""
+    float_model, facts = _checked_float(model, calibration, opset, target.name)
+    if quantization is Quantization.INT8:
+        float_model = _quantize(float_model, calibration, activations)
+        facts["activations"] = activations.value
+    atomic.write_bytes(target, _with_metadata(float_model, metadata).SerializeToString())
+    _check(target)
+    return facts
 
+
+def _checked_float(model, calibration: np.ndarray, opset: int, name: str):
     float_model = _convert(model, opset)
     facts = {"opset": opset, "max_abs_diff_vs_keras": _compare(float_model, model, calibration)}
     if facts["max_abs_diff_vs_keras"] > MAX_ABS_DIFF:
         raise ExportError(f"float ONNX differs from Keras by {facts['max_abs_diff_vs_keras']:.2e} "
-                          f"(> {MAX_ABS_DIFF}); refusing to write {target.name}")
-    if quantization is Quantization.INT8:
-        float_model = _quantize(float_model, calibration, activations)
-        facts["activations"] = activations.value
+                          f"(> {MAX_ABS_DIFF}); refusing to write {name}")
+    return float_model, facts
+
+
+def _with_metadata(proto, metadata: dict):
     for key, value in metadata.items():
-        entry = float_model.metadata_props.add()
+        entry = proto.metadata_props.add()
         entry.key, entry.value = key, value if isinstance(value, str) else json.dumps(value)
-    atomic.write_bytes(target, float_model.SerializeToString())
+    return proto
+
+
+def _check(target: Path) -> None:
+    import onnx
+
     onnx.checker.check_model(str(target))
-    return facts
+
+
+def onnx_load(model: bytes):
+    """An ONNX ModelProto from bytes."""
+    import onnx
+
+    return onnx.load_from_string(model)
+
+
+class _Builder:
+    """ONNX's half of export.int8: static QDQ quantizations of one pre-processed float model."""
+
+    own_int8 = False  # float input/output for every variant: the debugged model is the file
+
+    def __init__(self, job: Conversion) -> None:
+        self.job = job
+        memo = job.memo
+        if "onnx-pre" not in memo:
+            float_model, facts = _checked_float(job.source.model, job.calibration,
+                                                job.config.opset, job.target.name)
+            memo["onnx-pre"] = _pre_process(float_model, job.scratch)
+            memo["onnx-facts"] = facts
+            memo["onnx-layers"] = [layer.name for layer in job.source.model.layers]
+        self.pre, self.facts, self.layer_names = memo["onnx-pre"], memo["onnx-facts"], memo["onnx-layers"]
+        self.nodes = onnx_debug.layer_nodes(onnx_load(self.pre.read_bytes()), self.layer_names)
+
+    def plain(self, setting: Calibration, float_layers: list[str], quantization=None) -> bytes:
+        excluded = [n for layer in float_layers for n in self.nodes.get(layer, [])]
+        return _quantize_static(self.pre, self.job.pool.sample(setting.samples), setting,
+                                self.job.config.onnx_activations, excluded)
+
+    def debug(self, setting: Calibration, float_layers: list[str]) -> tuple[bytes, dict]:
+        model = self.plain(setting, float_layers)
+        job, sample = self.job, self.job.validation.debug_sample()
+        if "onnx-float-activations" not in job.memo:
+            job.memo["onnx-float-activations"] = onnx_debug.float_activations(self.pre, sample,
+                                                                              job.scratch)
+        qdq = job.scratch / "debug-qdq.onnx"
+        atomic.write_bytes(qdq, model)
+        error = onnx_debug.layer_error(onnx_load(self.pre.read_bytes()), qdq, sample,
+                                       job.memo["onnx-float-activations"], job.scratch,
+                                       self.layer_names, float_layers)
+        return model, error
 
 
 def _convert(model, opset: int):
@@ -90,22 +157,55 @@ def _compare(proto, model, batch: np.ndarray) -> float:
 
 
 def _quantize(proto, calibration: np.ndarray, activations: OnnxActivations):
+    """int8 with the default calibration (min/max, per-channel): what fmnist-doctor's bundle uses."""
+    with tempfile.TemporaryDirectory(prefix="fmnist-onnx-") as tmp:
+        pre = _pre_process(proto, Path(tmp))
+        return onnx_load(_quantize_static(pre, calibration, Calibration(), activations, []))
+
+
+def _pre_process(proto, folder: Path) -> Path:
+    """``quant_pre_process`` (shape inference, graph optimizations) into ``folder``/pre.onnx."""
     import onnx
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    raw, pre = folder / "float.onnx", folder / "pre.onnx"
+    onnx.save(proto, raw)
+    try:
+        quant_pre_process(str(raw), str(pre))
+    except Exception as exc:
+        raise ExportError(f"ONNX int8 pre-processing failed: {first_line(exc)}") from None
+    return pre
+
+
+def _quantize_static(pre: Path, calibration: np.ndarray, setting: Calibration,
+                     activations: OnnxActivations, exclude: list[str]) -> bytes:
+    """Static QDQ int8 of the pre-processed model ``pre``, the nodes in ``exclude`` left float."""
+    from onnxruntime.quantization import CalibrationMethod as Method
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
     act = QuantType.QUInt8 if activations is OnnxActivations.UINT8 else QuantType.QInt8
+    method = setting.method
+    extra = {"CalibPercentile": method.percentile} if method.percentile else {}
+    ort_method = Method.Percentile if method.percentile else (
+        Method.Entropy if method is CalibrationMethod.ENTROPY else Method.MinMax)
     with tempfile.TemporaryDirectory(prefix="fmnist-onnx-") as tmp:
-        raw, pre, out = (Path(tmp) / n for n in ("float.onnx", "pre.onnx", "int8.onnx"))
-        onnx.save(proto, raw)
-        try:
-            quant_pre_process(str(raw), str(pre))
-            quantize_static(str(pre), str(out), _Reader(calibration, proto.graph.input[0].name),
-                            quant_format=QuantFormat.QDQ, per_channel=True,
-                            activation_type=act, weight_type=QuantType.QInt8)
+        out = Path(tmp) / "int8.onnx"
+        try:  # its calibrators print progress to stdout: kept off fmnist-export's output
+            with contextlib.redirect_stdout(io.StringIO()):
+                quantize_static(str(pre), str(out), _Reader(calibration, _input_name(pre)),
+                                quant_format=QuantFormat.QDQ, per_channel=setting.per_channel,
+                                activation_type=act, weight_type=QuantType.QInt8,
+                                calibrate_method=ort_method, nodes_to_exclude=exclude,
+                                extra_options=extra)
         except Exception as exc:
             raise ExportError(f"ONNX int8 quantization failed: {first_line(exc)}") from None
-        return onnx.load(out)
+        return out.read_bytes()
+
+
+def _input_name(path: Path) -> str:
+    import onnx
+
+    return onnx.load(str(path), load_external_data=False).graph.input[0].name
 
 
 class _Reader:

@@ -26,10 +26,13 @@ from fmnist_edge.runtime.labels import CLASS_NAMES
 from fmnist_edge.runtime.preprocessing import to_model_input
 
 from . import manifest as mf
-from .calibration import CALIBRATION_SEED, calibration_sample
-from .config import Conversion, ExportConfig
+from .calibration import CALIBRATION_SEED, VALIDATION_SIZE, CalibrationPool
+from .config import CalibrationMethod, Conversion, ExportConfig, Quantization
 from .errors import CheckFailed
+from .int8 import BudgetNotMet
+from .report import artifacts_table, write_report
 from .source import SourceModel, load_source
+from .validation import DEBUG_IMAGES, load_validation, require_validation
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,11 @@ class ExportResult:
         return [e for e in self.manifest["artifacts"] if e.get("check") and not e["check"]["passed"]]
 
     def raise_on_failed_checks(self) -> None:
-        """Raise CheckFailed (exit 1) naming every artifact that failed its self-check."""
+        """Raise CheckFailed (exit 1) naming every artifact that failed its self-check, or
+        BudgetNotMet when ``--quantize auto`` wrote nothing for a format."""
+        for record in self.manifest.get("not_written", []):
+            raise BudgetNotMet(f"{record['file']} not written: no int8 model within "
+                               f"{record['max_drop']} validation points short of all-float")
         if self.failed:
             worst = ", ".join(f"{e['file']} dropped {e['check']['drop_points']:.2f} points"
                               for e in self.failed)
@@ -65,44 +72,58 @@ def export_model(run_dir_or_model: str | Path | None, config: ExportConfig,
     out = Path(out_dir) if out_dir else source.run_dir / "export"
     _refuse_foreign_folder(out)
     data = load_fashion_mnist(data_dir)
-    calibration = calibration_sample(data, config.calibration_samples)
+    validation = load_validation(data, source.run_dir, source.model)
+    if Quantization.AUTO in config.quantizations and len(config.quantizations) == 1 or \
+            config.calibration is CalibrationMethod.AUTO:
+        require_validation(validation, source.run_dir, "--quantize auto / --calibration auto")
+    pool = CalibrationPool(data, validation.size if validation else VALIDATION_SIZE)
+    calibration = pool.sample(config.calibration_samples)
     staging = atomic.make_staging_dir(out, "export folder")
     try:
-        entries = _export_all(source, config, data, calibration, staging, progress)
+        entries, notes = _export_all(source, config, data, (calibration, pool, validation),
+                                     staging, progress)
         written = tuple(e["file"] for e in entries)
         entries += _carry_over(out, staging, source.sha256, set(written))
-        manifest = _manifest(source, config, entries, out)
+        manifest = _manifest(source, config, entries, out, validation, notes)
         atomic.write_json(staging / "manifest.json", manifest)
+        write_report(manifest, staging, artifacts_table(manifest))
         atomic.publish_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(out, manifest, written)
 
 
-def _export_all(source: SourceModel, config: ExportConfig, data, calibration: np.ndarray,
-                staging: Path, progress) -> list[dict]:
+def _export_all(source: SourceModel, config: ExportConfig, data, inputs: tuple,
+                staging: Path, progress) -> tuple[list[dict], list[dict]]:
+    """Convert every job (decisions read validation images only), then check each on the test set."""
     from .validate import check_artifact, load_artifact
 
-    reference = _keras_predictions(source.model, data.x_test) if config.check else None
-    jobs = config.jobs()
-    entries = []
+    calibration, pool, validation = inputs
+    jobs = [v for v in config.jobs() if validation or v.quantization is not Quantization.AUTO]
+    made, memo = [], {}
     with tempfile.TemporaryDirectory(prefix="fmnist-export-") as scratch:
         steps = Steps(jobs, progress, "export", "model")
         for variant in steps:
-            name = f"{variant.format} {variant.quantization}"
-            steps.note(f"{name}: converting")
+            steps.note(f"{variant.name}: converting")
             path = staging / variant.file_name
             converter = importlib.import_module(f"{__package__}.{FORMATS[variant.format].converter}")
-            facts = converter.convert(Conversion(source, variant, calibration, path, config,
-                                                 Path(scratch)))
-            runtime_model = load_artifact(path, variant.format)
-            if reference is not None:
-                steps.note(f"{name}: checking on 10k test images")
-                facts["check"] = check_artifact(runtime_model, data.x_test, data.y_test,
-                                                reference, config.max_drop)
-            entries.append(mf.artifact_entry(path, variant.format.value, variant.quantization.value,
-                                             runtime_model, facts))
-    return entries
+            job = Conversion(source, variant, calibration, path, config, Path(scratch),
+                             validation, pool, memo)
+            try:
+                made.append((variant, path, converter.convert(job)))
+            except BudgetNotMet as exc:
+                pass  # recorded in memo["not-written"]; the other files are still made
+    # the test split is read from here on: every file and every decision is already made
+    reference = _keras_predictions(source.model, data.x_test) if config.check else None
+    entries = []
+    for variant, path, facts in made:
+        runtime_model = load_artifact(path, variant.format)
+        if reference is not None:
+            facts["check"] = check_artifact(runtime_model, data.x_test, data.y_test, reference,
+                                            config.max_drop)
+        entries.append(mf.artifact_entry(path, variant.format.value, variant.quantization.value,
+                                         runtime_model, facts))
+    return entries, memo.get("not-written", [])
 
 
 def _keras_predictions(model, images: np.ndarray) -> np.ndarray:
@@ -110,7 +131,8 @@ def _keras_predictions(model, images: np.ndarray) -> np.ndarray:
     return np.argmax(probabilities, axis=1)
 
 
-def _manifest(source: SourceModel, config: ExportConfig, entries: list[dict], out: Path) -> dict:
+def _manifest(source: SourceModel, config: ExportConfig, entries: list[dict], out: Path,
+              validation, not_written: list[dict]) -> dict:
     order = {v.file_name: i for i, v in enumerate(VARIANTS)}  # the table's order
     return {
         "schema": mf.SCHEMA,
@@ -120,7 +142,12 @@ def _manifest(source: SourceModel, config: ExportConfig, entries: list[dict], ou
         "labels": list(CLASS_NAMES),
         "preprocessing": mf.PREPROCESSING,
         "calibration": {"samples": config.calibration_samples, "seed": CALIBRATION_SEED,
+                        "method": config.calibration.value,
                         "from": "training split (stratified; validation and test excluded)"},
+        "validation": ({"images": int(len(validation.labels)), "debug_images": DEBUG_IMAGES,
+                        "from": "the training run's validation split (config.json)"}
+                       if validation else None),
+        "not_written": not_written,
         "tools": mf.tool_versions(),
         "artifacts": sorted(entries, key=lambda e: order.get(e["file"], len(order))),
     }
@@ -143,3 +170,26 @@ def _refuse_foreign_folder(out: Path) -> None:
                                               not (out / "manifest.json").is_file())):
         raise FmnistError(f"--out {out} exists and is not an fmnist-edge export folder; "
                           "choose a new or empty folder")
+
+
+def export_and_report(model, config, out: str | Path | None = None, data: str | None = None,
+                      progress=None, readme: str | None = None):
+    """What ``fmnist-export`` does: export, print the table, write it into ``readme``'s block.
+
+    A README without the block fails before anything is converted; a failed self-check raises
+    CheckFailed (exit 1) after everything is written and reported.
+    """
+    from fmnist_edge.readme import check_block, replace_block
+
+    if readme:
+        check_block(readme, "exports")
+    result = export_model(model, config, out, data, progress)
+    table = artifacts_table(result.manifest)
+    kept = len(result.manifest["artifacts"]) - len(result.written)
+    print(f"fmnist-export: wrote {len(result.written)} models to {result.out_dir}/"
+          + (f" (kept {kept} from the previous export of the same model)" if kept else "")
+          + f"\n\n{table}")
+    if readme:
+        replace_block(readme, "exports", table)
+    result.raise_on_failed_checks()
+    return result

@@ -32,33 +32,23 @@ def artifacts_table(manifest: dict) -> str:
     return table
 
 
+def write_report(manifest: dict, folder: Path, table: str) -> Path:
+    """``report.md`` (+ ``layer_error.png``, ``calibration.png``) in the export folder."""
+    from fmnist_edge.runtime import atomic
+
+    from .quant_report import int8_sections, plot_calibration, plot_layer_error
+
+    plots = [p for p in (plot_layer_error(manifest, folder / "layer_error.png"),
+                         plot_calibration(manifest, folder / "calibration.png")) if p]
+    text = (f"# Export of {manifest['source']['file']}\n\n{table}\n\n"
+            + "".join(f"![{p.stem}]({p.name})\n\n" for p in plots) + int8_sections(manifest))
+    path = folder / "report.md"
+    atomic.write_text(path, text.rstrip() + "\n")
+    return path
+
+
 def _quant_label(entry: dict) -> str:
     label = quantization_label(entry["quantization"])
     if entry.get("activations"):
         label += f" ({entry['activations']} activations)"
     return label
-
-
-def export_and_report(model, config, out: str | Path | None = None, data: str | None = None,
-                      progress=None, readme: str | None = None):
-    """What ``fmnist-export`` does: export, print the table, write it into ``readme``'s block.
-
-    A README without the block fails before anything is converted; a failed self-check raises
-    CheckFailed (exit 1) after everything is written and reported.
-    """
-    from fmnist_edge.readme import check_block, replace_block
-
-    from .pipeline import export_model
-
-    if readme:
-        check_block(readme, "exports")
-    result = export_model(model, config, out, data, progress)
-    table = artifacts_table(result.manifest)
-    kept = len(result.manifest["artifacts"]) - len(result.written)
-    print(f"fmnist-export: wrote {len(result.written)} models to {result.out_dir}/"
-          + (f" (kept {kept} from the previous export of the same model)" if kept else "")
-          + f"\n\n{table}")
-    if readme:
-        replace_block(readme, "exports", table)
-    result.raise_on_failed_checks()
-    return result

@@ -12,12 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from fmnist_edge.runtime import atomic
-from fmnist_edge.runtime.errors import first_line
+from fmnist_edge.runtime.errors import FmnistError, first_line
 from fmnist_edge.runtime.quiet import native_stderr_captured
 
-from .config import Conversion, Quantization
+from .config import Calibration, Conversion, Quantization
 from .errors import ExportError
+from .int8 import calibrated
 from .source import export_saved_model
+from .tflite_debug import layer_tensors, quantize_with_float_layers, representative
 
 
 def convert(job: Conversion) -> dict:
@@ -25,24 +27,73 @@ def convert(job: Conversion) -> dict:
     saved = job.scratch / "saved_model"
     if not saved.exists():
         export_saved_model(job.source.model, saved)
-    export_tflite(saved, job.variant.quantization, job.calibration, job.target)
-    return {}
+    quantization = job.variant.quantization
+    if not job.variant.calibrated:
+        export_tflite(saved, quantization, job.calibration, job.target)
+        return {}
+    model, facts = calibrated(job, _Builder(job, saved))
+    atomic.write_bytes(job.target, model)
+    _refuse_flex(job.target)
+    return facts
+
+
+class _Builder:
+    """TFLite's half of export.int8: plain conversions and debugger runs of one SavedModel."""
+
+    own_int8 = True  # the int8 file has int8 input/output: a conversion of its own, not the debugger's
+
+    def __init__(self, job: Conversion, saved: Path) -> None:
+        self.job, self.saved = job, saved
+        key = "tflite-layer-tensors"
+        if key not in job.memo:
+            names = [layer.name for layer in job.source.model.layers]
+            job.memo[key] = layer_tensors(saved, names)
+        self.tensors = job.memo[key]
+
+    def plain(self, setting: Calibration, float_layers: list[str], quantization) -> bytes:
+        calibration = self.job.pool.sample(setting.samples)
+        if quantization is Quantization.INT8 and not float_layers:
+            return _convert(tflite_converter(self.saved, quantization, calibration), quantization)
+        sample = calibration[:1]  # the debugger wants a debug set; plain() never runs it
+        return _guarded(lambda: quantize_with_float_layers(
+            self._converter(calibration), sample, float_layers, self.tensors, run=False)[0])
+
+    def debug(self, setting: Calibration, float_layers: list[str]) -> tuple[bytes, dict]:
+        calibration = self.job.pool.sample(setting.samples)
+        sample = self.job.validation.debug_sample()
+        return _guarded(lambda: quantize_with_float_layers(
+            self._converter(calibration), sample, float_layers, self.tensors))
+
+    def _converter(self, calibration: np.ndarray):
+        """Calibrated int8 with float input/output: the debugger's starting point."""
+        return tflite_converter(self.saved, Quantization.MIXED, calibration)
+
+
+def _guarded(call):
+    try:
+        with native_stderr_captured():  # the converter logs MLIR passes to fd 2
+            return call()
+    except FmnistError:
+        raise
+    except Exception as exc:
+        raise ExportError(f"TFLite int8 conversion failed (builtin ops only): {first_line(exc)}") \
+            from None
+
+
+def _convert(converter, quantization: Quantization) -> bytes:
+    try:
+        with native_stderr_captured():
+            return converter.convert()
+    except Exception as exc:
+        raise ExportError(f"TFLite {quantization.value} conversion failed (builtin ops only, "
+                          f"Flex/SELECT_TF_OPS never enabled): {first_line(exc)}") from None
 
 
 def export_tflite(saved_model: Path, quantization: Quantization, calibration: np.ndarray,
                   target: Path) -> None:
-    """Convert ``saved_model`` with ``quantization`` and write ``target`` atomically."""
+    """Convert ``saved_model`` with ``quantization`` (an uncalibrated one, or int8) atomically."""
     converter = tflite_converter(saved_model, quantization, calibration)
-    try:
-        with native_stderr_captured():  # the converter logs MLIR passes to fd 2
-            if quantization is Quantization.MIXED:
-                flatbuffer = _mixed(converter, calibration, saved_model)
-            else:
-                flatbuffer = converter.convert()
-    except Exception as exc:
-        raise ExportError(f"TFLite {quantization.value} conversion failed (builtin ops only, "
-                          f"Flex/SELECT_TF_OPS never enabled): {first_line(exc)}") from None
-    atomic.write_bytes(target, flatbuffer)
+    atomic.write_bytes(target, _convert(converter, quantization))
     _refuse_flex(target)
 
 
@@ -60,54 +111,16 @@ def tflite_converter(saved_model: Path, quantization: Quantization, calibration:
         converter.target_spec.supported_types = [tf.float16]
     elif quantization is Quantization.DYNAMIC:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    elif quantization is Quantization.MIXED:
+    elif quantization in (Quantization.MIXED, Quantization.AUTO):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = _representative(calibration)
+        converter.representative_dataset = representative(calibration)
     elif quantization is Quantization.INT8:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = _representative(calibration)
+        converter.representative_dataset = representative(calibration)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
     return converter
-
-
-def _mixed(converter, calibration: np.ndarray, saved_model: Path) -> bytes:
-    """int8 everywhere but the first convolution, which is denylisted and stays float32."""
-    import warnings
-
-    import tensorflow as tf
-
-    first_conv = _first_conv_output(saved_model)
-    options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=[first_conv])
-    with warnings.catch_warnings():  # the debugger uses the deprecated tf.lite.Interpreter
-        warnings.simplefilter("ignore")
-        debugger = tf.lite.experimental.QuantizationDebugger(
-            converter=converter, debug_dataset=_representative(calibration), debug_options=options)
-        return debugger.get_nondebug_quantized_model()
-
-
-def _first_conv_output(saved_model: Path) -> str:
-    """The output tensor name of the first CONV_2D / DEPTHWISE_CONV_2D of the float model."""
-    import tensorflow as tf
-
-    from fmnist_edge.runtime.backend_litert import litert_interpreter_class
-
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-    interpreter = litert_interpreter_class()(model_content=converter.convert())
-    tensors = {t["index"]: t["name"] for t in interpreter.get_tensor_details()}
-    for op in interpreter._get_ops_details():
-        if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-            return tensors[op["outputs"][0]]
-    raise ExportError("--quantize mixed keeps the first convolution in float, but the model has none")
-
-
-def _representative(calibration: np.ndarray):
-    def generate():
-        for i in range(len(calibration)):  # one image per step: per-tensor ranges, batch 1
-            yield [calibration[i:i + 1]]
-
-    return generate
 
 
 def _refuse_flex(path: Path) -> None:

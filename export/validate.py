@@ -14,12 +14,12 @@ from fmnist_edge.metrics import agreement
 from fmnist_edge.runtime.formats import FORMATS, Format
 
 
-def load_artifact(path: Path, fmt: Format):
+def load_artifact(path: Path, fmt: Format, threads: int | None = None):
     """The runtime Classifier for a freshly written file (not yet in a manifest)."""
     from fmnist_edge.runtime.classifier import Classifier
 
     # the format's first engine, which the export extras install (ai-edge-litert, onnxruntime)
-    return Classifier.load(path, backend=FORMATS[fmt].backends[0], verify=False)
+    return Classifier.load(path, backend=FORMATS[fmt].backends[0], verify=False, threads=threads)
 
 
 def check_artifact(classifier, x_test: np.ndarray, y_test: np.ndarray,

@@ -41,6 +41,9 @@ class Quantization(Choice):
     # int8 like INT8, except the first convolution stays float32 (float input/output): on x86,
     # XNNPACK's int8 3×3 conv over a one-channel image costs 4.7× its float version (make layers)
     MIXED = "mixed"
+    # int8 with the fewest layers in float that keep the validation drop within --max-drop
+    # (fmnist-export's accuracy-aware fallback; float input/output, like mixed)
+    AUTO = "auto"
 
     @property
     def label(self) -> str:
@@ -120,10 +123,12 @@ VARIANTS = tuple(Variant(f, q, integer_only, calibrated) for f, q, integer_only,
     (Format.TFLITE, _Q.DYNAMIC, False, False),
     (Format.TFLITE, _Q.INT8, True, True),
     (Format.TFLITE, _Q.MIXED, False, True),
+    (Format.TFLITE, _Q.AUTO, False, True),
     # ONNX Runtime's QDQ int8 takes float input and quantizes inside the graph; its dynamic
     # quantization is a known accuracy trap for CNNs, and float16 ONNX is not offered.
     (Format.ONNX, _Q.NONE, False, False),
     (Format.ONNX, _Q.INT8, False, True),
+    (Format.ONNX, _Q.AUTO, False, True),
 ))
 
 

@@ -1,5 +1,6 @@
 """fmnist-export as a user meets it: --help, bad input → one line, exit 2, nothing written."""
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -85,10 +86,14 @@ def test_unwritable_or_foreign_out(tiny_run, tmp_path, capsys):
     assert os.listdir(foreign) == ["thesis.tex"]
 
 
-def test_failed_check_exits_1_after_printing_the_table(tiny_run, tmp_path, capsys):
+def test_failed_check_exits_1_after_printing_the_table(tiny_run, tmp_path, capsys, monkeypatch):
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)
-    rc = cli.main([str(run), "--format", "tflite", "--quantize", "none", "--max-drop", "-1",
+    # a negative budget is a usage error on the command line; only the library can fail float32
+    parse = cli.config_from_args
+    monkeypatch.setattr(cli, "config_from_args",
+                        lambda args: dataclasses.replace(parse(args), max_drop=-1.0))
+    rc = cli.main([str(run), "--format", "tflite", "--quantize", "none",
                    "--calibration-samples", "100", "--progress", "off"])
     assert rc == 1
     captured = capsys.readouterr()
@@ -105,3 +110,25 @@ def test_update_readme(tiny_run, tmp_path, capsys):
     text = readme.read_text()
     assert "old" not in text and "| model_float32.onnx | onnx | float32 | float32 |" in text
     assert text.startswith("a\n") and text.endswith("<!-- exports:end -->\nb\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-drop", "-1"], "--max-drop: must be 0 or more"),
+    (["--max-drop", "nan"], "--max-drop: must be 0 or more"),
+    (["--calibration", "kl"], "--calibration: invalid choice 'kl'"),
+    (["--calibration-samples", "0"], "--calibration-samples"),
+    (["--quantize", "auto"], "needs the training run's validation images"),
+    (["--calibration", "auto", "--format", "onnx", "--quantize", "int8"],
+     "needs the training run's validation images"),
+])
+def test_bad_int8_options_are_one_line_exit_2_and_write_nothing(tiny_run, tmp_path, capsys,
+                                                               args, message):
+    run = tmp_path / "run"  # the tiny run has no config.json: no validation split is known
+    shutil.copytree(tiny_run, run)
+    try:  # argparse exits; a library error returns the code
+        rc = cli.main([str(run), *args, "--progress", "off"])
+    except SystemExit as exc:
+        rc = exc.code
+    assert rc == 2
+    _one_line_error(capsys, message)
+    assert sorted(os.listdir(run)) == ["model.keras"]

@@ -37,7 +37,7 @@ def _sha(path):
 
 def test_every_artifact_is_written_with_a_matching_manifest(exported):
     out = exported.out_dir
-    assert sorted(os.listdir(out)) == sorted(ALL_FILES + ["manifest.json"])
+    assert sorted(os.listdir(out)) == sorted(ALL_FILES + ["manifest.json", "report.md"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert [e["file"] for e in manifest["artifacts"]] == ALL_FILES
     assert manifest["source"]["sha256"] == _sha(out.parent / "model.keras")
@@ -126,7 +126,7 @@ def test_interrupted_export_leaves_the_previous_one_intact(exported, tmp_path, m
     with pytest.raises(KeyboardInterrupt):
         pipeline.export_model(run, LOOSE, progress=False)
     assert (run / "export" / "manifest.json").read_bytes() == manifest_before
-    assert sorted(os.listdir(run / "export")) == sorted(ALL_FILES + ["manifest.json"])
+    assert sorted(os.listdir(run / "export")) == sorted(ALL_FILES + ["manifest.json", "report.md"])
     assert sorted(os.listdir(run)) == ["export", "model.keras"]  # no staging leftovers
 
 

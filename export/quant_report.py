@@ -1,0 +1,121 @@
+"""The export report's int8 sections: per-layer error, the auto fallback, the calibration choice.
+
+``report.md`` in the export folder (written by ``fmnist-export``) holds the artifacts table and
+these sections; ``layer_error.png`` and ``calibration.png`` beside it are their plots.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fmnist_edge.tables import markdown_table
+
+from .layer_error import layer_table
+
+
+def int8_sections(manifest: dict) -> str:
+    """Markdown: per-layer tables (worst first), auto's steps and latency, calibration table."""
+    parts = []
+    for entry in manifest["artifacts"]:
+        error = entry.get("layer_error")
+        if error:
+            parts.append(f"### {entry['file']}: error per layer (worst first)\n\n"
+                         f"{error['images']} validation images, {error['method']}."
+                         + (f" Float layers: {', '.join(error['float_layers'])}."
+                            if error["float_layers"] else "") + f"\n\n{layer_table(error)}")
+        if entry.get("fallback"):
+            parts.append(_fallback(entry))
+    for record in manifest.get("not_written", []):
+        parts.append(f"### {record['file']}: not written\n\nNo int8 model kept the validation "
+                     f"drop within {record['max_drop']} points short of all-float.\n\n"
+                     + _steps(record["steps"]))
+    searches = {e["format"]: e["calibration_search"] for e in manifest["artifacts"]
+                if e.get("calibration_search")}
+    for fmt, search in searches.items():
+        parts.append(f"### {fmt}: calibration settings on the validation split\n\n"
+                     f"Best: {search['best']}.\n\n{calibration_table(search)}")
+    return "\n\n".join(parts)
+
+
+def _fallback(entry: dict) -> str:
+    fb, latency = entry["fallback"], entry["latency_us"]
+    layers = ", ".join(entry["float_layers"]) or "none (full int8)"
+    return (f"### {entry['file']}: --quantize auto --max-drop {fb['max_drop']}\n\n"
+            f"Float layers: {layers}. Batch-1 latency {latency['auto']:.1f} µs against "
+            f"{latency['full_int8']:.1f} µs for full int8 ({latency['ratio']:.2f}×, "
+            "this machine, one thread).\n\n" + _steps(fb["steps"]))
+
+
+def _steps(steps: list[dict]) -> str:
+    rows = [[i + 1, ", ".join(s["float_layers"]) or "none",
+             f"{s['validation']['accuracy'] * 100:.2f}", f"{s['validation']['drop_points']:+.2f}",
+             f"{s['validation']['agreement'] * 100:.2f}", s.get("next", "–")]
+            for i, s in enumerate(steps)]
+    return markdown_table(["step", "float layers", "validation accuracy %", "drop pt",
+                           "agreement %", "next to float"], rows, "rlrrrl")
+
+
+def calibration_table(search: dict) -> str:
+    """Every calibration setting with its validation drop and agreement."""
+    rows = [[r["method"], r["samples"], "on" if r["per_channel"] else "off",
+             f"{r['validation']['accuracy'] * 100:.2f}", f"{r['validation']['drop_points']:+.2f}",
+             f"{r['validation']['agreement'] * 100:.2f}", "best" if r["label"] == search["best"] else ""]
+            for r in search["settings"]]
+    return markdown_table(["method", "images", "per-channel", "validation accuracy %", "drop pt",
+                           "agreement %", ""], rows, "lrlrrrl")
+
+
+def plot_layer_error(manifest: dict, path: Path) -> Path | None:
+    """SQNR per layer of every quantized file, TFLite and ONNX on one chart (model order)."""
+    from fmnist_edge import plotting
+
+    entries = [e for e in manifest["artifacts"] if e.get("layer_error")]
+    if not entries or not plotting.available():
+        return None
+    order = _layer_order(entries)
+    plt = plotting.pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for entry in entries:
+        rows = {r["layer"]: r for r in entry["layer_error"]["layers"]}
+        xs = [i for i, layer in enumerate(order) if layer in rows]
+        ys = [min(rows[order[i]]["rank_db"], 80) for i in xs]
+        style = "-o" if entry["format"] == "tflite" else "--s"
+        ax.plot(xs, ys, style, label=f"{entry['file']} ({'layer-wise' if entry['format'] == 'tflite' else 'added, est.'})")
+    ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
+    ax.set_ylabel("SQNR of the error the layer adds, dB (capped at 80)")
+    ax.set_title("int8 error per layer (lower is worse)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return plotting.save(fig, plt, path)
+
+
+def _layer_order(entries: list[dict]) -> list[str]:
+    order: list[str] = []
+    for entry in entries:
+        order += [layer for layer in entry["layer_error"].get("order", []) if layer not in order]
+    for entry in entries:
+        for row in entry["layer_error"]["layers"]:
+            if row["layer"] not in order:
+                order.append(row["layer"])
+    return order
+
+
+def plot_calibration(manifest: dict, path: Path) -> Path | None:
+    """Validation drop of every calibration setting, one bar per setting, per format."""
+    from fmnist_edge import plotting
+
+    searches = {e["format"]: e["calibration_search"] for e in manifest["artifacts"]
+                if e.get("calibration_search")}
+    if not searches or not plotting.available():
+        return None
+    plt = plotting.pyplot()
+    fig, axes = plt.subplots(1, len(searches), figsize=(5 + 4 * len(searches), 4.5), squeeze=False)
+    for ax, (fmt, search) in zip(axes[0], searches.items()):
+        rows = search["settings"]
+        ax.barh(range(len(rows)), [r["validation"]["drop_points"] for r in rows],
+                color=["C2" if r["label"] == search["best"] else "C0" for r in rows])
+        ax.set_yticks(range(len(rows)), [r["label"] for r in rows], fontsize=7)
+        ax.set_xlabel("validation drop, points (Keras − int8)")
+        ax.set_title(f"{fmt}: calibration settings")
+        ax.invert_yaxis()
+    return plotting.save(fig, plt, path)
