@@ -51,9 +51,11 @@ class ExportResult:
     def raise_on_failed_checks(self) -> None:
         """Raise CheckFailed (exit 1) naming every artifact that failed its self-check, or
         BudgetNotMet when ``--quantize auto`` wrote nothing for a format."""
-        for record in self.manifest.get("not_written", []):
-            raise BudgetNotMet(f"{record['file']} not written: no int8 model within "
-                               f"{record['max_drop']} validation points short of all-float")
+        missing = self.manifest.get("not_written", [])
+        if missing:
+            raise BudgetNotMet(f"{', '.join(r['file'] for r in missing)} not written: no int8 model "
+                               f"within {missing[0]['max_drop']} validation points short of "
+                               "all-float (see report.md)")
         if self.failed:
             worst = ", ".join(f"{e['file']} dropped {e['check']['drop_points']:.2f} points"
                               for e in self.failed)
@@ -72,19 +74,20 @@ def export_model(run_dir_or_model: str | Path | None, config: ExportConfig,
     out = Path(out_dir) if out_dir else source.run_dir / "export"
     _refuse_foreign_folder(out)
     data = load_fashion_mnist(data_dir)
-    validation = load_validation(data, source.run_dir, source.model)
-    if Quantization.AUTO in config.quantizations and len(config.quantizations) == 1 or \
-            config.calibration is CalibrationMethod.AUTO:
+    # the Keras predictions on the split cost a second: only when a calibrated file is made
+    calibrated = any(v.calibrated for v in config.jobs())
+    validation = load_validation(data, source.run_dir, source.model) if calibrated else None
+    if config.quantizations == (Quantization.AUTO,) or config.calibration is CalibrationMethod.AUTO:
         require_validation(validation, source.run_dir, "--quantize auto / --calibration auto")
     pool = CalibrationPool(data, validation.size if validation else VALIDATION_SIZE)
     calibration = pool.sample(config.calibration_samples)
     staging = atomic.make_staging_dir(out, "export folder")
     try:
-        entries, notes = _export_all(source, config, data, (calibration, pool, validation),
-                                     staging, progress)
+        entries, not_written = _export_all(source, config, data, (calibration, pool, validation),
+                                           staging, progress)
         written = tuple(e["file"] for e in entries)
         entries += _carry_over(out, staging, source.sha256, set(written))
-        manifest = _manifest(source, config, entries, out, validation, notes)
+        manifest = _manifest(source, config, entries, out, validation, not_written)
         atomic.write_json(staging / "manifest.json", manifest)
         write_report(manifest, staging, artifacts_table(manifest))
         atomic.publish_dir(staging, out)
@@ -188,7 +191,10 @@ def export_and_report(model, config, out: str | Path | None = None, data: str | 
     kept = len(result.manifest["artifacts"]) - len(result.written)
     print(f"fmnist-export: wrote {len(result.written)} models to {result.out_dir}/"
           + (f" (kept {kept} from the previous export of the same model)" if kept else "")
-          + f"\n\n{table}")
+          + f"\n\n{table}\n\nreport: {result.out_dir / 'report.md'}")
+    if result.manifest["validation"] is None and Quantization.AUTO in config.quantizations:
+        print("auto: not made, and no per-layer error: the model has no training run's "
+              "validation split (config.json) beside it")
     if readme:
         replace_block(readme, "exports", table)
     result.raise_on_failed_checks()

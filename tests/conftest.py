@@ -21,7 +21,8 @@ def tutorial_run(tmp_path_factory) -> Path:
     reuse = os.environ.get("FMNIST_TEST_RUN")
     if reuse:
         target.mkdir()
-        shutil.copy2(Path(reuse) / "model.keras", target / "model.keras")
+        for name in ("model.keras", "config.json"):  # config.json names the validation split
+            shutil.copy2(Path(reuse) / name, target / name)
         return target
     from fmnist_edge.train import cli
 
