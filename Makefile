@@ -122,7 +122,8 @@ run: train runs export bench
 
 # A model where int8 hurts, found by measuring fmnist-train options (README "Where int8 loses
 # accuracy"): the tutorial CNN with ELU and Adam at 0.02 for 3 epochs. Exported with the fallback
-# loop (--max-drop 0.3) and the calibration search; the report is copied to reports/quant-demo/.
+# loop (--max-drop 0.3) and the calibration search; the report is copied to reports/quant-demo/,
+# the summary goes into README's quant-demo block. tests/export/test_quant_demo.py reads these lines.
 QUANT_DEMO := artifacts/quant-demo
 quant-demo: setup
 	$(VENV)/bin/fmnist-train --model seed-cnn --activation elu --learning-rate 0.02 --epochs 3 \
@@ -130,6 +131,7 @@ quant-demo: setup
 	$(VENV)/bin/fmnist-export $(QUANT_DEMO) --quantize all --calibration auto --max-drop 0.3 \
 	  --progress lines || [ $$? = 1 ]
 	@mkdir -p reports/quant-demo && cp $(QUANT_DEMO)/export/report.md $(QUANT_DEMO)/export/*.png reports/quant-demo/
+	$(PY) -m fmnist_edge.export.quant_summary $(QUANT_DEMO)/export --update-readme README.md
 	@echo "report: reports/quant-demo/report.md"
 
 # Regenerate the tiny random-weight models fmnist-doctor ships with (needs [train]).
