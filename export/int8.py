@@ -46,10 +46,18 @@ def calibrated(job: Conversion, builder) -> tuple[bytes, dict]:
     if job.validation is None:
         facts["layer_error"] = None  # no validation split: nothing to measure it on
         return builder.plain(setting, float_layers, quantization), facts
-    model, facts["layer_error"] = builder.debug(setting, float_layers)
+    model, facts["layer_error"] = _debug(job, builder, setting, float_layers)
     if quantization is Quantization.INT8 and builder.own_int8:  # TFLite: int8 in/out
         model = builder.plain(setting, float_layers, quantization)
     return model, facts
+
+
+def _debug(job: Conversion, builder, setting: Calibration, float_layers: list[str]):
+    """``builder.debug``, once per format, setting and float layers in one export."""
+    key = ("debug", job.variant.format, setting, tuple(float_layers))
+    if key not in job.memo:
+        job.memo[key] = builder.debug(setting, float_layers)
+    return job.memo[key]
 
 
 def _setting(job: Conversion, builder) -> tuple[Calibration, dict]:
@@ -71,7 +79,7 @@ def _setting(job: Conversion, builder) -> tuple[Calibration, dict]:
 def _auto(job: Conversion, builder, setting: Calibration) -> tuple[bytes, dict]:
     fmt, budget = job.variant.format, job.config.max_drop
     validation = require_validation(job.validation, job.source.run_dir, "--quantize auto")
-    first = builder.debug(setting, [])
+    first = _debug(job, builder, setting, [])  # int8's own run when int8 was exported too
     weighted = frozenset(layer.name for layer in job.source.model.layers if layer.weights)
     result = accuracy_aware(lambda layers: builder.debug(setting, layers),
                             lambda m: trial.score(m, fmt, validation, job.scratch), budget, first,
