@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 RUN := artifacts/seed-cnn
 EDGE := artifacts/edge-cnn
 
-.PHONY: run test setup venv data qemu sshd train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz imports quant-demo clean help
+.PHONY: run test setup venv data qemu sshd browser train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)) and"
@@ -23,6 +23,7 @@ help:
 	@echo "make sweep - the hyperparameter ablation (fmnist-sweep, $(SWEEP_EPOCHS) epochs per trial) into reports/sweep.*"
 	@echo "make pi-check - $(RUN)/export on an emulated Raspberry Pi 4 and 5 (qemu, arm64 wheels) into reports/pi.md"
 	@echo "make overhead - batch-1 cost of Classifier.predict vs the bare loop, and threads sharing one Classifier"
+	@echo "make serve-bench - fmnist-serve under load (1, 8, 32 clients) from a [serve,litert]-only venv into reports/serve.*"
 	@echo "make fuzz  - 300 mutated copies of each int8 model through fmnist-predict: refused, accepted, crashed"
 	@echo "make imports - the layer contracts (import-linter; make test runs them too)"
 	@echo "make export - every format of $(RUN) (and of $(EDGE) when trained), the table in docs/export.md"
@@ -67,6 +68,18 @@ sshd:
 	  apt-get install -y -q --no-install-recommends openssh-server || { apt-get update -q && apt-get install -y -q --no-install-recommends openssh-server; }; \
 	else \
 	  echo "error: /usr/sbin/sshd is missing: run 'sudo apt-get install openssh-server'" >&2; exit 1; \
+	fi
+
+# Debian's Chromium and its WebDriver for the browser test of fmnist-serve's page (Selenium drives
+# the system browser; nothing downloads a browser of its own).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "browser: installing the Debian packages chromium and chromium-driver"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q --no-install-recommends chromium chromium-driver || { apt-get update -q && apt-get install -y -q --no-install-recommends chromium chromium-driver; }; \
+	else \
+	  echo "error: Chromium is missing: run 'sudo apt-get install chromium chromium-driver'" >&2; exit 1; \
 	fi
 
 # qemu user-mode emulation for the Raspberry Pi check (only qemu-aarch64-static is used).
@@ -163,7 +176,7 @@ pi-check: $(RUN)/export/manifest.json qemu
 	$(PY) -m fmnist_edge.benchmarks.pi.check $(RUN)/export --out reports
 	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/pi.md >> "$$GITHUB_STEP_SUMMARY"; fi
 
-test: setup sshd $(RUN)/export/manifest.json
+test: setup sshd browser $(RUN)/export/manifest.json
 	$(VENV)/bin/fmnist-bench $(RUN)/export --quick --out reports --gate benchmarks/baseline.json
 	@cat reports/benchmark.md
 	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/benchmark.md >> "$$GITHUB_STEP_SUMMARY"; fi
@@ -171,9 +184,22 @@ test: setup sshd $(RUN)/export/manifest.json
 	$(VENV)/bin/fmnist-bench --merge reports/benchmark.json reports/devices/emulated-*/benchmark.json --out reports
 	FMNIST_TEST_RUN=$(RUN) $(PY) -m pytest $(PYTEST_ARGS)
 
+# fmnist-serve under load from 1, 8 and 32 clients on 127.0.0.1, the server running in a venv of its
+# own with only [serve,litert] (no TensorFlow), as on a device: README's serve block, reports/serve.*
+DEVICE_VENV ?= .venv-device
+$(DEVICE_VENV)/.installed: pyproject.toml
+	rm -rf $(DEVICE_VENV) && $(PYTHON) -m venv $(DEVICE_VENV)
+	$(DEVICE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DEVICE_VENV)/bin/python -m pip install --quiet '.[serve,litert]'
+	@touch $@
+
+serve-bench: $(RUN)/export/manifest.json $(DEVICE_VENV)/.installed
+	$(PY) -m fmnist_edge.benchmarks.serving.cli $(RUN)/export --server-python $(DEVICE_VENV)/bin/python \
+	  --out reports --update-readme README.md
+
 # The import-linter contracts of pyproject.toml on the installed layout (also part of make test).
 imports: venv
 	$(PY) -m pytest -q tests/test_import_contracts.py
 
 clean:
-	rm -rf $(VENV) artifacts reports .pytest_cache
+	rm -rf $(VENV) $(DEVICE_VENV) artifacts reports .pytest_cache

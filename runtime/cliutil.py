@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import Callable
 
 from .errors import FmnistError
@@ -93,7 +94,13 @@ def _parse(kind: type, text: str, what: str):
 
 
 def run(prog: str, action: Callable[[], int]) -> int:
-    """Run a CLI's library call; report FmnistError / Ctrl-C on one stderr line with an exit code."""
+    """Run a CLI's library call; report FmnistError / Ctrl-C on one stderr line with an exit code.
+
+    The CLI owns its process, so it may set one warning filter: Pillow's DecompressionBombWarning,
+    because runtime.images refuses those images itself with one error line of its own.
+    """
+    warnings.filterwarnings("ignore", message=r"Image size \(\d+ pixels\) exceeds limit",
+                            category=RuntimeWarning)
     try:
         return action()
     except FmnistError as exc:

@@ -10,7 +10,6 @@ light table and an image already in dataset polarity both come out right.
 
 from __future__ import annotations
 
-import warnings
 from enum import Enum
 from pathlib import Path
 
@@ -39,7 +38,7 @@ def _pil():
     return Image, ImageFilter
 
 
-def upright(image, path: Path):
+def upright(image, path: Path | str):
     """``image`` as a viewer shows it: EXIF Orientation (1–8) applied, the tag dropped.
 
     Phones store the sensor's pixels and put the display rotation in the tag (JPEG, PNG, WebP;
@@ -55,21 +54,43 @@ def upright(image, path: Path):
 
 def load_image(path: str | Path, invert: Invert | str = Invert.AUTO) -> np.ndarray:
     """Read an image file and convert it to a uint8 28×28 Fashion-MNIST image."""
-    Image, _ = _pil()
     path = Path(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)  # guard on: refuse, don't warn
-            with Image.open(path) as image:
-                image.load()
-                rgb = to_rgb(upright(image, path))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise FmnistError(f"{path}: image too large (over {Image.MAX_IMAGE_PIXELS:,} pixels; "
-                          "decompression-bomb guard)") from None
+        return _decode(path, str(path), invert)
     except FileNotFoundError:
         raise FmnistError(f"{path}: no such file") from None
-    except (OSError, ValueError, SyntaxError) as exc:  # UnidentifiedImageError is an OSError
-        raise FmnistError(f"{path}: not a readable image ({first_line(exc, 200)})") from None
+
+
+def decode_image(data: bytes, name: str = "image", invert: Invert | str = Invert.AUTO) -> np.ndarray:
+    """Image file bytes (PNG, JPEG, …: what an upload carries) → a uint8 28×28 image, as load_image."""
+    import io
+
+    if not data:
+        raise FmnistError(f"{name}: empty, not an image")
+    return _decode(io.BytesIO(data), name, invert)
+
+
+def _decode(source, name: str, invert: Invert | str) -> np.ndarray:
+    Image, _ = _pil()
+    try:
+        with Image.open(source) as image:
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that; refuse there too. Checked
+            # here, not with warnings.catch_warnings, which swaps the process-wide filters and so
+            # races when threads decode at once (the CLIs silence the warning for their process).
+            if image.width * image.height > Image.MAX_IMAGE_PIXELS:
+                raise Image.DecompressionBombError(name)
+            image.load()
+            rgb = to_rgb(upright(image, name))
+    except Image.DecompressionBombError:
+        raise FmnistError(f"{name}: image too large (over {Image.MAX_IMAGE_PIXELS:,} pixels; "
+                          "decompression-bomb guard)") from None
+    except FileNotFoundError:
+        raise
+    except Image.UnidentifiedImageError:  # its message names a BytesIO object, not the file
+        raise FmnistError(f"{name}: not a readable image (not a format Pillow knows: PNG, "
+                          "JPEG, WebP, …)") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise FmnistError(f"{name}: not a readable image ({first_line(exc, 200)})") from None
     return convert(rgb, invert)
 
 

@@ -13,6 +13,22 @@ from .images import Invert
 from .predict import PROG, PredictConfig, predict
 
 
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """--backend, --format and --quantization: which model of a folder, on which engine.
+
+    Shared with fmnist-serve, which loads a model the same way.
+    """
+    add = p.add_argument
+    add("--backend", type=cliutil.enum_choice(Backend), default=Backend.AUTO,
+        metavar=cliutil.enum_metavar(Backend),
+        help="inference engine; auto = by file type, the first that imports (default: auto)")
+    add("--format", type=cliutil.enum_choice(Format), default=None, metavar=cliutil.enum_metavar(Format),
+        help="with an export folder: which format to load (default: TFLite if it can run here)")
+    add("--quantization", type=cliutil.enum_choice(Quantization), default=Quantization.INT8,
+        metavar=cliutil.enum_metavar(Quantization),
+        help="with an export folder: which variant to load (default: int8)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``fmnist-predict``."""
     p = cliutil.ArgumentParser(prog=PROG, description="Classify clothing images with an exported "
@@ -26,14 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--json", action="store_true", help="print one JSON object per image instead of text")
     add("--threads", type=cliutil.positive_int, default=None, metavar="N",
         help="inference threads (default: the engine's own choice)")
-    add("--backend", type=cliutil.enum_choice(Backend), default=Backend.AUTO,
-        metavar=cliutil.enum_metavar(Backend),
-        help="inference engine; auto = by file type, the first that imports (default: auto)")
-    add("--format", type=cliutil.enum_choice(Format), default=None, metavar=cliutil.enum_metavar(Format),
-        help="with an export folder: which format to load (default: TFLite if it can run here)")
-    add("--quantization", type=cliutil.enum_choice(Quantization), default=Quantization.INT8,
-        metavar=cliutil.enum_metavar(Quantization),
-        help="with an export folder: which variant to load (default: int8)")
+    add_model_options(p)
     add("--invert", type=cliutil.enum_choice(Invert), default=Invert.AUTO,
         metavar=cliutil.enum_metavar(Invert),
         help="negate images: auto = when the border is light (a dark garment on a light surface), "

@@ -19,7 +19,8 @@ SCRIPTS = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scrip
 PAGE_OF = {
     "fmnist-train": "train.md", "fmnist-runs": "train.md", "fmnist-sweep": "sweep.md",
     "fmnist-export": "export.md", "fmnist-predict": "runtime.md", "fmnist-doctor": "runtime.md",
-    "fmnist-bench": "benchmarks.md",
+    "fmnist-bench": "benchmarks.md", "fmnist-serve": "serve.md",
+    "fmnist_edge.benchmarks.serving.cli": "serve.md",
     "fmnist_edge.benchmarks.overhead": "runtime.md", "fmnist_edge.benchmarks.fuzz": "runtime.md",
     "fmnist_edge.benchmarks.layers": "benchmarks.md", "fmnist_edge.benchmarks.pi.check": "pi.md",
     "fmnist_edge.benchmarks.on_device": "pi.md",

@@ -4,8 +4,9 @@
 
 Steps: the cached arm64 root (rootfs), the aarch64 wheels of ``[litert,onnx]`` and of
 ``[tflite-runtime]`` resolved on the host and installed by the guest's pip (wheels), then, for a
-Pi 4 (cortex-a72) and a Pi 5 (cortex-a76): ``fmnist-doctor``, ``fmnist-predict`` on PNG files, and
-the int8 TFLite and ONNX models on N test images, compared image by image with this machine.
+Pi 4 (cortex-a72) and a Pi 5 (cortex-a76): ``fmnist-doctor``, ``fmnist-predict`` on PNG files,
+``fmnist-serve`` asked over HTTP for the same files, and the int8 TFLite and ONNX models on N
+test images, compared image by image with this machine.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from . import report as pi_report
 from . import wheels as pi_wheels
 from .guest import CPUS, Guest, GuestError, PiCpu, find_qemu
 from .rootfs import build_rootfs
+from .serve_probe import serve_in_guest
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class PiEnv:
     predict_backend: Backend
 
 
-MAIN = PiEnv("main", "fmnist-edge[litert,onnx]", ((Format.TFLITE, Quantization.INT8, Backend.LITERT),
+MAIN = PiEnv("main", "fmnist-edge[litert,onnx,serve]", ((Format.TFLITE, Quantization.INT8, Backend.LITERT),
              (Format.ONNX, Quantization.INT8, Backend.ONNXRUNTIME)), Backend.AUTO)
 # the classic Pi path: tflite-runtime 2.14 (its last release) needs NumPy < 2
 CLASSIC = PiEnv("classic", "fmnist-edge[tflite-runtime]",
@@ -108,17 +110,20 @@ def _run_locked(config: PiConfig) -> dict:
     project = pi_wheels.project_wheel(work / "dist")  # built once, installed in every environment
     sites = {env.name: _install(config, rootfs, qemu, work, env, project) for env in envs}
     setup_s["wheels_and_install"] = time.perf_counter() - tick
-    records, predicts, doctors, benches = [], [], {}, []
+    records, predicts, doctors, benches, serves = [], [], {}, [], []
     x86_accuracy = _x86_accuracies(export_dir, config.data_dir, EMULATED_IMAGES)
     for cpu in config.cpus:
         guest = Guest(qemu, rootfs.path / "root", rootfs.python, cpu, config.cache / "home")
         doctors[cpu.qemu_cpu] = _doctor(guest, sites["main"])
         benches.append(_bench(guest, sites["main"], export_dir, config, x86_accuracy))
+        serves.append(serve_in_guest(guest, sites["main"], export_dir, inputs["pngs"],
+                                     reference["labels"]))
         for env in envs:
             predicts.append(_predict(guest, env, sites[env.name], export_dir, inputs, reference))
             records += [_evaluate(guest, env, sites[env.name], export_dir, model, inputs, reference,
                                   work) for model in env.models]
-    results = {"records": records, "predict": predicts, "doctor": doctors, "bench": benches}
+    results = {"records": records, "predict": predicts, "doctor": doctors, "bench": benches,
+               "serve": serves}
     report = pi_report.build(config, rootfs, qemu, sites, results, setup_s,
                              time.perf_counter() - start, skipped)
     pi_report.write(report, config.out)

@@ -79,16 +79,23 @@ class Guest:
         """What a benchmark report in this guest records as its ``emulated`` field."""
         return f"qemu-aarch64 -cpu {self.cpu.qemu_cpu}"
 
+    def launcher(self, site: Path) -> tuple[str, ...]:
+        """What runs the guest Python with ``site`` on its path: ``env -i …`` qemu and its options.
+
+        Writes the guest's cpuinfo first, so call it right before each process it starts.
+        """
+        (self.root / "proc/cpuinfo").write_text(cpuinfo(self.cpu))
+        self.home.mkdir(parents=True, exist_ok=True)
+        return ("env", "-i", f"HOME={self.home}", f"PYTHONPATH={site}", "PYTHONDONTWRITEBYTECODE=1",
+                "PYTHONUNBUFFERED=1", "LC_ALL=C.UTF-8", f"{EMULATED_ENV}={self.emulated}", self.qemu,
+                "-cpu", self.cpu.qemu_cpu, "-L", str(self.root))
+
     def python_run(self, args: list[str], site: Path, what: str, timeout: float = 900) -> tuple[str, float]:
         """Run the guest Python with ``args`` and ``site`` on its path; (stdout, seconds).
 
         Raises GuestError with the last line of the guest's stderr, or the signal that killed it.
         """
-        (self.root / "proc/cpuinfo").write_text(cpuinfo(self.cpu))
-        self.home.mkdir(parents=True, exist_ok=True)
-        command = ["env", "-i", f"HOME={self.home}", f"PYTHONPATH={site}", "PYTHONDONTWRITEBYTECODE=1",
-                   "LC_ALL=C.UTF-8", f"{EMULATED_ENV}={self.emulated}", self.qemu, "-cpu", self.cpu.qemu_cpu, "-L", str(self.root),
-                   str(self.python), *args]
+        command = [*self.launcher(site), str(self.python), *args]
         start = time.perf_counter()
         try:
             out = subprocess.run(command, capture_output=True, text=True, timeout=timeout)

@@ -31,7 +31,7 @@ def build(config, rootfs, qemu: str, sites: dict, results: dict, setup_s: dict, 
         "wheels": {name: pi_wheels.installed_versions(site) for name, site in sites.items()},
         "wheelhouse": str(config.wheelhouse) if config.wheelhouse else "resolved with pip download",
         "records": results["records"], "predict": results["predict"], "doctor": results["doctor"],
-        "bench": results["bench"], "skipped": skipped,
+        "bench": results["bench"], "serve": results.get("serve", []), "skipped": skipped,
         "seconds": {**setup_s, "total": total_s}, "git_commit": git_commit(),
     }
 
@@ -56,6 +56,13 @@ def failures(report: dict) -> list[str]:
         if p["mismatches"]:
             found.append(f"fmnist-predict ({p['environment']}, {p['cpu']}): {p['mismatches']} of "
                          f"{p['files']} labels differ from x86")
+    for v in report.get("serve", []):
+        if v["mismatches"] or v["healthz"] != 200 or v["bad_input_status"] != 400:
+            found.append(f"fmnist-serve ({v['cpu']}): {v['mismatches']} of {v['files']} labels differ "
+                         f"from x86; /healthz {v['healthz']}, a non-image {v['bad_input_status']}")
+        if v["exit_code"] != 0 or not v["metrics_counted"]:
+            found.append(f"fmnist-serve ({v['cpu']}): exit {v['exit_code']} after SIGTERM; "
+                         f"/metrics counted the requests: {v['metrics_counted']}")
     for b in report.get("bench", []):
         if not b["emulated"]:
             found.append(f"fmnist-bench ({b['cpu']}): the report does not say it was emulated")
@@ -71,6 +78,11 @@ def markdown(report: dict) -> str:
     for p in report["predict"]:
         lines.append(f"- {p['cpu']}, {p['environment']} install, backend {p['backend']}: {p['files']} "
                      f"files, {p['mismatches']} differ ({', '.join(p['labels'])})")
+    lines += ["", "`fmnist-serve` in the guest, the same PNG files POSTed to it from this machine:", ""]
+    for v in report.get("serve", []):
+        lines.append(f"- {v['cpu']}: {v['files']} files, {v['mismatches']} differ "
+                     f"({', '.join(v['labels'])}); a non-image got {v['bad_input_status']}; /metrics "
+                     f"counted them: {v['metrics_counted']}; SIGTERM → exit {v['exit_code']}")
     lines += ["", "`fmnist-bench --plan tiny` in the guest, as a device runs it (emulated: its accuracies "
               "are compared, its timings mean nothing):", ""]
     for b in report.get("bench", []):
@@ -118,8 +130,12 @@ def readme_block(report: dict) -> str:
     """The table, the target and the timings, for README.md's ``pi`` block."""
     predict = sum(p["mismatches"] for p in report["predict"])
     files = sum(p["files"] for p in report["predict"])
+    served = report.get("serve", [])
+    serve = (f" fmnist-serve in the guest over HTTP: {sum(v['mismatches'] for v in served)} of "
+             f"{sum(v['files'] for v in served)} labels differ." if served else "")
     return "\n".join([table(report), "", f"{_target(report)} fmnist-predict on PNG files: {predict} "
-                      f"of {files} labels differ from x86. {_seconds(report)} Run {report['created']}."])
+                      f"of {files} labels differ from x86.{serve} {_seconds(report)} "
+                      f"Run {report['created']}."])
 
 
 def write(report: dict, out: Path) -> list[Path]:

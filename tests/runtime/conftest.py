@@ -10,10 +10,8 @@ from fmnist_edge.runtime.manifest import sha256_file
 BUNDLED = Path(__file__).resolve().parents[2] / "runtime" / "models"
 
 
-@pytest.fixture
-def export_dir(tmp_path) -> Path:
-    """An export folder with the bundled tiny models and a manifest listing them (no TF needed)."""
-    folder = tmp_path / "export"
+def build_tiny_export(folder: Path) -> Path:
+    """``folder`` made an export folder: the bundled tiny models and a manifest listing them."""
     folder.mkdir()
     entries = []
     for fmt, quant in (("tflite", "int8"), ("onnx", "none")):
@@ -26,3 +24,9 @@ def export_dir(tmp_path) -> Path:
     manifest = {"schema": 1, "labels": list(CLASS_NAMES), "artifacts": entries}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
+
+
+@pytest.fixture
+def export_dir(tmp_path) -> Path:
+    """An export folder with the bundled tiny models and a manifest listing them (no TF needed)."""
+    return build_tiny_export(tmp_path / "export")

@@ -143,6 +143,17 @@ def test_a_guest_benchmark_must_say_emulated_and_match_x86_accuracy():
                      "fmnist-bench (cortex-a76): model_int8.tflite accuracy 0.8800, x86 0.886"]
 
 
+def test_a_guest_server_must_answer_like_x86_and_exit_0():
+    serve = {"cpu": "cortex-a72", "files": 4, "mismatches": 1, "healthz": 200,
+             "bad_input_status": 400, "exit_code": -15, "metrics_counted": True}
+    found = pi_report.failures({"max_mismatch_pct": 0.5, "records": [], "predict": [],
+                                "serve": [serve]})
+    assert found == ["fmnist-serve (cortex-a72): 1 of 4 labels differ from x86; /healthz 200, "
+                     "a non-image 400",
+                     "fmnist-serve (cortex-a72): exit -15 after SIGTERM; /metrics counted the "
+                     "requests: True"]
+
+
 def test_failures_count_mismatches_against_the_threshold():
     report = {"max_mismatch_pct": 0.5, "records": [_record(5), _record(6)],
               "predict": [{"environment": "main", "cpu": "cortex-a76", "mismatches": 1, "files": 4}]}
@@ -192,6 +203,10 @@ def test_emulated_pi4_matches_x86(tutorial_export, tmp_path, pi_cache):
     assert bench["emulated"] == "qemu-aarch64 -cpu cortex-a72" and bench["images"] == 500
     assert len(bench["models"]) == len(tutorial_export.manifest["artifacts"])
     assert all(m["accuracy"] == m["x86_accuracy"] for m in bench["models"])
+    (served,) = report["serve"]  # fmnist-serve in the guest, asked over HTTP from this machine
+    assert served["labels"] == served["x86_labels"] and served["files"] == 4
+    assert served["exit_code"] == 0 and served["metrics_counted"] and served["bad_input_status"] == 400
+    assert served["model"]["backend"] == "litert" and "fmnist-serve` in the guest" in (out / "pi.md").read_text()
     guest = json.loads((out / "devices/emulated-cortex-a72/benchmark.json").read_text())
     assert guest["device"]["emulated"] and guest["plan_kind"] == "tiny"
     assert guest["device"]["arm"]["core"] == "Cortex-A72" and "asimddp" not in guest["device"]["cpu_features"]
@@ -213,8 +228,9 @@ def test_emulated_pi4_matches_x86(tutorial_export, tmp_path, pi_cache):
 def test_a_wheel_for_the_wrong_platform_fails_clearly(tutorial_export, tmp_path, capsys, pi_cache):
     rootfs = pi_rootfs.build_rootfs(pi_cache, shutil.which("qemu-aarch64-static"))
     house = tmp_path / "wheels"
-    pi_wheels.download(house, ["numpy>=1.26", "Pillow>=10",
-                               "ai-edge-litert>=2.0", "onnxruntime>=1.20", "pip"],
+    pi_wheels.download(house, ["numpy>=1.26", "Pillow>=10", "ai-edge-litert>=2.0",
+                               "onnxruntime>=1.20", "starlette>=0.40", "uvicorn>=0.30",
+                               "prometheus-client>=0.20", "python-multipart>=0.0.9", "pip"],
                        rootfs.python_version, rootfs.glibc)
     for wheel in house.glob("numpy-*.whl"):
         wheel.unlink()  # the aarch64 NumPy goes; an x86-64 one takes its place
@@ -225,7 +241,7 @@ def test_a_wheel_for_the_wrong_platform_fails_clearly(tutorial_export, tmp_path,
                           "--cache", str(pi_cache)])
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1, err
-    assert "the Pi's pip refused fmnist-edge[litert,onnx]" in err and "numpy" in err
+    assert "the Pi's pip refused fmnist-edge[litert,onnx,serve]" in err and "numpy" in err
     assert "not for aarch64: numpy-" in err and "x86_64" in err
 
 

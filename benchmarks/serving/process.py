@@ -1,0 +1,96 @@
+"""An ``fmnist-serve`` process for the load test: started, timed to its first answer, measured, stopped.
+
+It is started as a process of its own, with any Python (``--server-python``: a TF-free device
+venv), so the benchmark measures what a device runs and never imports the serve package.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from fmnist_edge.runtime.errors import FmnistError
+
+LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+/)")
+START_TIMEOUT = 120  # seconds; an emulated Pi imports uvicorn and loads the model in ~20 s
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class ServerProcess:
+    """``fmnist-serve MODEL --port 0`` on 127.0.0.1; ``url`` once it listens.
+
+    Use as a context manager: the process is stopped (SIGTERM, then SIGKILL) on the way out,
+    whatever happened inside.
+    """
+
+    def __init__(self, model: str | Path, args: tuple[str, ...] = (), python: str = sys.executable,
+                 launcher: tuple[str, ...] = (), env: dict | None = None,
+                 timeout: float = START_TIMEOUT):
+        # launcher: what runs the interpreter, e.g. qemu and its options for an emulated Pi
+        self.command = [*launcher, python, "-m", "fmnist_edge.serve.cli", str(model),
+                        "--host", "127.0.0.1", "--port", "0", *args]
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1"} if env is None else env
+        self.timeout = timeout
+        self.proc: subprocess.Popen | None = None
+        self.url: str | None = None
+        self.lines: list[str] = []
+        self.started_at = 0.0
+        self._ready = threading.Event()
+
+    def __enter__(self) -> "ServerProcess":
+        self.started_at = time.perf_counter()
+        self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True, env=self.env)
+        threading.Thread(target=self._read, daemon=True).start()
+        self._ready.wait(self.timeout)
+        if not self.url:
+            self.stop()
+            raise FmnistError(f"fmnist-serve did not start: {' | '.join(self.lines[-3:]) or 'no output'}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+            found = LISTENING.search(line)
+            if found:
+                self.url = found.group(1)
+                self._ready.set()
+        self._ready.set()
+
+    def stop(self) -> int | None:
+        """SIGTERM (it drains), SIGKILL after 20 s; the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return self.proc.returncode
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def memory_mb(self) -> dict:
+        """Resident set now and its peak, in MB (VmRSS / VmHWM)."""
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        found = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.M))
+        return {"rss_mb": round(int(found["VmRSS"]) / 1024, 1),
+                "peak_rss_mb": round(int(found["VmHWM"]) / 1024, 1)}
+
+    def threads(self) -> int:
+        """OS threads of the server process now."""
+        return len(os.listdir(f"/proc/{self.proc.pid}/task"))

@@ -1,0 +1,67 @@
+"""``reports/serve.md`` and README's ``serve`` block from one load-test result."""
+
+from __future__ import annotations
+
+import statistics
+
+from fmnist_edge.tables import markdown_table
+
+
+def shares(row: dict) -> dict:
+    """Server CPU per request split into decoding, inference and the rest (HTTP, ASGI, JSON).
+
+    Decoding and inference are the worker threads' wall times; at one client nothing waits
+    for the GIL, so there they are CPU time too. The rest is the server's CPU minus both.
+    """
+    cpu = row["server_cpu_us"] or 1e-9
+    decode, inference = row["decode_us"], row["inference_us"]
+    http = max(0.0, cpu - decode - inference)
+    return {k: round(100 * v / cpu, 1) for k, v in
+            (("http", http), ("decode", decode), ("inference", inference))}
+
+
+def levels_table(levels: list[dict]) -> str:
+    """One row per workload and concurrency level."""
+    cells = []
+    for r in levels:
+        s = shares(r)
+        cells.append([r["workload"], r["clients"], f"{r['requests']:,}", r["errors"], f"{r['rps']:,.0f}",
+                      f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", f"{r['server_cpu_us']:,.0f}",
+                      f"{s['http']:.0f} / {s['decode']:.0f} / {s['inference']:.0f}"])
+    return markdown_table(["workload", "clients", "requests", "errors", "req/s", "p50 ms", "p99 ms",
+                           "server CPU µs/req", "HTTP / decode / inference %"], cells)
+
+
+def summary(result: dict) -> str:
+    """The figures README quotes: the table, the gate, cold start, memory, the machine."""
+    env, server, gate, memory = (result["environment"], result["server"], result["gate"],
+                                 result["memory_mb"])
+    cold = result["cold_start_s"]
+    tf = "TensorFlow importable" if server["tensorflow_importable"] else "no TensorFlow installed"
+    ratio = (f"{gate['ratio']:.2f}× the requests/s of 1 client at {gate['ratio_clients']} clients "
+             f"(gate ≥ {gate['min_ratio']}×)" if gate["ratio"] is not None else "no ratio measured")
+    model = result["model"]
+    lines = [
+        levels_table(result["levels"]), "",
+        f"Gate: {'passed' if gate['passed'] else 'FAILED'}: {gate['errors']} errors; {ratio}.",
+        f"Cold start to the first answered request: {statistics.median(cold):.2f} s (median of "
+        f"{len(cold)}; {min(cold):.2f}–{max(cold):.2f}). Server RSS after start "
+        f"{memory['after_start']['rss_mb']:.0f} MB, peak under load {memory['after_load']['peak_rss_mb']:.0f} MB.",
+        f"Model {model['file']} on {model['backend']}; server Python {server['python_version']} "
+        f"({tf}); {server['banner'][0].split(': ', 1)[-1] if server['banner'] else ''}.",
+        f"Machine: {env['cpu']}, {env['cores']} cores; client and server share them. Each level: "
+        f"at most {result['config']['requests']:,} requests or {result['config']['seconds']:.0f} s.",
+    ]
+    return "\n".join(lines)
+
+
+def markdown(result: dict, command: str) -> str:
+    """The whole of ``reports/serve.md``."""
+    return ("# fmnist-serve under load\n\n"
+            f"Written by `{command}`; every answer checked against the runtime's Classifier.\n\n"
+            + summary(result) + "\n\n"
+            "Server CPU per request is the server process's user+system time over the level, "
+            "divided by the requests answered. HTTP is that minus the decoding and inference "
+            "times the server reports in each answer (`time_ms`): parsing, routing, the thread "
+            "hand-off, JSON. At more clients decode/inference are wall times that include waiting "
+            "for the GIL, so the 1-client shares are the clean ones.\n")

@@ -1,0 +1,119 @@
+"""``Service``: the loaded model and the work of one classify request, off the event loop.
+
+Decoding and inference run in worker threads (``run_sync``), as many at once as the pool has
+threads, all sharing one thread-safe Classifier: each call takes an engine runner of its own,
+so requests neither wait for one interpreter nor share a buffer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fmnist_edge.runtime.classifier import Classifier
+from fmnist_edge.runtime.errors import FmnistError
+from fmnist_edge.runtime.images import decode_image
+from fmnist_edge.runtime.manifest import read_manifest, sha256_file
+
+from .config import ServeConfig
+
+
+def _png(size: int = 8) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (size, size)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+class RequestError(FmnistError):
+    """A client mistake: answered with ``status`` and one line, the server carries on."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One image of a request: the name to answer with and the file's bytes."""
+
+    name: str
+    data: bytes
+
+
+class Service:
+    """One model, loaded once, and the settings every request is answered with."""
+
+    def __init__(self, classifier: Classifier, config: ServeConfig) -> None:
+        self.classifier, self.config = classifier, config
+        self.model = model_identity(classifier)
+
+    @classmethod
+    def load(cls, config: ServeConfig) -> "Service":
+        """Load ``config.model`` (an FmnistError, with one line, when it cannot be loaded).
+
+        The engine gets one thread per call: the pool's threads are the parallelism, and two
+        levels of it on a 2- or 4-core board only make the calls fight over the cores.
+        """
+        from fmnist_edge.runtime.amx import command_policy
+
+        classifier = Classifier.load(config.model, backend=config.backend, threads=1,
+                                     format=config.format, quantization=config.quantization,
+                                     verify=config.verify, amx=command_policy(config.amx),
+                                     choose=config.choose, max_drop=config.max_drop)
+        service = cls(classifier, config)
+        service.classify([Upload("warm-up", _png())], 1)  # Pillow loads its PNG plugin
+        return service  # on first use: 60 ms that the first request would otherwise pay
+
+    def classify(self, uploads: list[Upload], top_k: int, pixels: bool = False) -> dict:
+        """Decode every upload, classify them in one batch call; the answer and its stage times.
+
+        Blocking: the app calls it in a worker thread. A bad image raises RequestError (400, or
+        413 for a decompression bomb) naming the upload.
+        """
+        start = time.perf_counter()
+        images = []
+        for upload in uploads:
+            try:
+                images.append(decode_image(upload.data, upload.name, self.config.invert))
+            except FmnistError as exc:
+                status = 413 if "decompression-bomb" in str(exc) else 400
+                raise RequestError(status, str(exc)) from None
+        decoded = time.perf_counter()
+        guesses = self.classifier.classify(np.stack(images), top_k)
+        done = time.perf_counter()
+        results = [_result(u.name, g, image if pixels else None)
+                   for u, g, image in zip(uploads, guesses, images)]
+        return {"results": results,
+                "time_ms": {"decode": _ms(decoded - start), "inference": _ms(done - decoded)}}
+
+
+def _result(name: str, guesses, image) -> dict:
+    best = guesses[0]
+    result = {"name": name, "label": best.label, "index": best.index, "score": round(best.score, 6),
+              "top_k": [{"label": g.label, "index": g.index, "score": round(g.score, 6)} for g in guesses]}
+    if image is not None:  # the 28×28 the model saw, row by row (the page draws it)
+        result["pixels"] = image.ravel().tolist()
+    return result
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 4)
+
+
+def model_identity(classifier: Classifier) -> dict:
+    """Name (the training run), file, format, quantization, sha256 and engine of what is loaded."""
+    path = Path(classifier.path)
+    entry = classifier.entry or {}
+    manifest = read_manifest(path.parent) or {}
+    name = manifest.get("run") or (path.parent.parent.name if path.parent.name == "export"
+                                   else path.stem)
+    return {"name": str(name), "file": path.name, "format": classifier.describe()["format"],
+            "quantization": entry.get("quantization"),
+            "sha256": entry.get("sha256") or sha256_file(path), "backend": classifier.backend}
