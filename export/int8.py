@@ -24,12 +24,24 @@ class BudgetNotMet(FmnistError):
 
 
 def first_conv(model) -> list[str]:
-    """``mixed``'s float layers: the first convolution of the Keras model."""
+    """``mixed``'s float layers: the first convolution of the Keras model.
+
+    With the BatchNormalization and activation right after it too: the converter folds them
+    into the conv's one op, which TFLite names after the last (the edge CNN's conv1, bn1 and
+    act1 are one CONV_2D whose output is act1's).
+    """
     import keras
 
-    for layer in model.layers:
+    fused = (keras.layers.BatchNormalization, keras.layers.ReLU, keras.layers.Activation)
+    layers = list(model.layers)
+    for i, layer in enumerate(layers):
         if isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)):
-            return [layer.name]
+            names = [layer.name]
+            for after in layers[i + 1:]:
+                if not isinstance(after, fused):
+                    break
+                names.append(after.name)
+            return names
     raise FmnistError("--quantize mixed keeps the first convolution in float, but the model has none")
 
 

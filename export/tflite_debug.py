@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fmnist_edge.runtime.errors import FmnistError
+
 from .layer_error import layer_of, ranked, sqnr_db
 
 METHOD = "tf.lite.experimental.QuantizationDebugger (layer-wise, NumericVerify)"
@@ -44,7 +46,11 @@ def quantize_with_float_layers(converter, sample: np.ndarray,
     import tensorflow as tf
 
     layer_names = list(tensors)
-    nodes = [t for layer in float_layers for t in tensors[layer]]
+    # A layer folded into the next one's op (a Conv2D before BatchNormalization: the edge CNN's
+    # conv1 has no op of its own, bn1's op computes both) has no tensors: the caller lists both.
+    nodes = [t for layer in float_layers for t in tensors.get(layer, [])]
+    if float_layers and not nodes:
+        raise FmnistError(f"no TFLite op computes {', '.join(float_layers)}: cannot keep it in float")
     options = tf.lite.experimental.QuantizationDebugOptions(
         layer_direct_compare_metrics={"signal": _signal_power}, denylisted_nodes=nodes or None)
     with warnings.catch_warnings():  # the debugger uses the deprecated tf.lite.Interpreter

@@ -182,3 +182,20 @@ def test_decisions_read_only_validation_images(split_run, tmp_path, monkeypatch)
     assert decisions[0] == decisions[1]
     search = result.manifest["artifacts"][0]["calibration_search"]
     assert len(search["settings"]) in (3, 24)
+
+
+def test_mixed_names_the_layers_its_first_conv_is_folded_with():
+    """The edge CNN's conv1 has no TFLite op of its own: the converter folds it, bn1 and act1."""
+    import keras
+
+    from fmnist_edge.export.int8 import first_conv
+
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = keras.layers.Conv2D(4, 3, name="conv1")(inputs)
+    x = keras.layers.BatchNormalization(name="bn1")(x)
+    x = keras.layers.Conv2D(4, 3, name="conv2")(keras.layers.ReLU(name="act1")(x))
+    outputs = keras.layers.Dense(10, name="probabilities")(keras.layers.Flatten()(x))
+    assert first_conv(keras.Model(inputs, outputs)) == ["conv1", "bn1", "act1"]
+    plain = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3, name="c"),
+                              keras.layers.ReLU(), keras.layers.Flatten(), keras.layers.Dense(10)])
+    assert first_conv(plain)[0] == "c" and len(first_conv(plain)) == 2  # and its ReLU
