@@ -195,6 +195,7 @@ $(DEVICE_VENV)/.installed: pyproject.toml
 
 serve-bench: $(RUN)/export/manifest.json $(DEVICE_VENV)/.installed
 	$(PY) -m fmnist_edge.benchmarks.serving.cli $(RUN)/export --server-python $(DEVICE_VENV)/bin/python \
+	  --server-arg=--workers=$$(nproc) \
 	  --out reports --update-readme README.md
 
 # The import-linter contracts of pyproject.toml on the installed layout (also part of make test).

@@ -83,8 +83,19 @@ def worker_main(config: ServeConfig, sock, settings: dict, metrics_dir: str, rea
     from .app import build_app
     from .service import Service
 
+    _orphan_watch(os.getppid())
     service = Service.load(config)
     ready.set()
     server = uvicorn.Server(uvicorn.Config(build_app(service, metrics_dir=metrics_dir), **settings))
     server.run(sockets=[sock])
     sys.exit(0 if server.started else 1)
+
+
+def _orphan_watch(parent: int) -> None:
+    """Drain and exit if the parent dies unasked (SIGKILL, a crash): outside its process group,
+    nothing else would stop this worker."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()

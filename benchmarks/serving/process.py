@@ -79,17 +79,40 @@ class ServerProcess:
                 self.proc.wait(10)
         return self.proc.returncode
 
+    def _family(self) -> list[int]:
+        """The server's pid and its worker processes' (--workers)."""
+        pids = [self.proc.pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                    pids.append(int(stat.parent.name))
+            except OSError:  # exited while we looked
+                continue
+        return pids
+
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
+        """User + system CPU time of the server and its workers so far (Linux /proc)."""
+        total = 0
+        for pid in self._family():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / TICKS
 
     def memory_mb(self) -> dict:
-        """Resident set now and its peak, in MB (VmRSS / VmHWM)."""
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        found = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.M))
-        return {"rss_mb": round(int(found["VmRSS"]) / 1024, 1),
-                "peak_rss_mb": round(int(found["VmHWM"]) / 1024, 1)}
+        """Resident set now and its peak (VmRSS / VmHWM), in MB, added up over the workers."""
+        rss = peak = 0
+        for pid in self._family():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            found = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.M))
+            rss, peak = rss + int(found["VmRSS"]), peak + int(found["VmHWM"])
+        return {"rss_mb": round(rss / 1024, 1), "peak_rss_mb": round(peak / 1024, 1),
+                "processes": len(self._family())}
 
     def threads(self) -> int:
         """OS threads of the server process now."""

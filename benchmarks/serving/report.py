@@ -46,7 +46,8 @@ def summary(result: dict) -> str:
         f"Gate: {'passed' if gate['passed'] else 'FAILED'}: {gate['errors']} errors; {ratio}.",
         f"Cold start to the first answered request: {statistics.median(cold):.2f} s (median of "
         f"{len(cold)}; {min(cold):.2f}–{max(cold):.2f}). Server RSS after start "
-        f"{memory['after_start']['rss_mb']:.0f} MB, peak under load {memory['after_load']['peak_rss_mb']:.0f} MB.",
+        f"{memory['after_start']['rss_mb']:.0f} MB, peak under load {memory['after_load']['peak_rss_mb']:.0f} MB "
+        f"({memory['after_load'].get('processes', 1)} processes added up).",
         f"Model {model['file']} on {model['backend']}; server Python {server['python_version']} "
         f"({tf}); {server['banner'][0].split(': ', 1)[-1] if server['banner'] else ''}.",
         f"Machine: {env['cpu']}, {env['cores']} cores; client and server share them. Each level: "

@@ -74,3 +74,37 @@ def test_a_signal_drains_the_request_in_flight_then_exits_0(tiny_export, start_s
     assert status == 200 and answer["results"][0]["name"] == "late"
     assert wait_exit(server, timeout=20) == 0
     assert server.lines[-1] == "fmnist-serve: stopped", server.log()
+
+
+def test_workers_stop_when_their_parent_is_killed(tiny_export, start_server):
+    server = start_server(str(tiny_export), "--workers", "2")
+    children = _children(server.proc.pid)
+    assert len(children) >= 2
+    server.proc.kill()
+    server.proc.wait(10)
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in children if _alive(pid)], "workers outlived their parent"
+
+
+def _children(parent: int) -> list[int]:
+    from pathlib import Path
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(stat.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:  # a zombie has exited: only its parent (init, here) has not reaped it yet
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
