@@ -43,11 +43,16 @@ class ServerProcess:
         self.started_at = 0.0
         self._ready = threading.Event()
 
-    def __enter__(self) -> "ServerProcess":
+    def start(self) -> "ServerProcess":
+        """Start the process; its stderr is read into ``lines`` (and ``url``) from now on."""
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True, env=self.env)
-        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read, daemon=True).start()  # a full pipe would stall it
+        return self
+
+    def __enter__(self) -> "ServerProcess":
+        self.start()
         self._ready.wait(self.timeout)
         if not self.url:
             self.stop()

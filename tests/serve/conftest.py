@@ -3,43 +3,28 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
+from fmnist_edge.benchmarks.serving.process import ServerProcess
 from tests.runtime.conftest import build_tiny_export, export_dir  # noqa: F401  (tiny-model exports)
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
-LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+/)")
 
 
-class Server:
-    """One ``fmnist-serve`` subprocess; ``url`` once it listens, its stderr kept in ``lines``."""
+class Server(ServerProcess):
+    """One ``fmnist-serve MODEL [OPTION...]`` subprocess, started at once; ``url`` once it listens."""
 
-    def __init__(self, *args: str, env: dict | None = None, python: str = sys.executable) -> None:
-        command = [python, "-m", "fmnist_edge.serve.cli", "--port", "0", *args]  # args' --port wins
-        self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, **(env or {})})
-        self.lines: list[str] = []
-        self.url: str | None = None
-        self._ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()  # a full pipe would stall it
-
-    def _read(self) -> None:
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
-            found = LISTENING.search(line)
-            if found:
-                self.url = found.group(1)
-                self._ready.set()
-        self._ready.set()  # exited
+    def __init__(self, model: str, *args: str, env: dict | None = None,
+                 python: str = sys.executable) -> None:
+        super().__init__(model, args, python,
+                         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+        self.start()
 
     def wait_ready(self, timeout: float = 60) -> str:
         """The base URL, or AssertionError with the server's stderr if it did not come up."""
