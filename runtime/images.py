@@ -18,6 +18,10 @@ import numpy as np
 from .errors import FmnistError, first_line
 from .preprocessing import IMAGE_SIZE
 
+
+class ImageTooLarge(FmnistError):
+    """An image over Pillow's pixel limit (a decompression bomb), refused from its header."""
+
 TRIM_THRESHOLD = 0.05 * 255  # the paper's 5 % of the maximum intensity
 BORDER = 0.05  # auto-invert looks at the outer 5 % of the image on each side
 
@@ -82,7 +86,7 @@ def _decode(source, name: str, invert: Invert | str) -> np.ndarray:
             image.load()
             rgb = to_rgb(upright(image, name))
     except Image.DecompressionBombError:
-        raise FmnistError(f"{name}: image too large (over {Image.MAX_IMAGE_PIXELS:,} pixels; "
+        raise ImageTooLarge(f"{name}: image too large (over {Image.MAX_IMAGE_PIXELS:,} pixels; "
                           "decompression-bomb guard)") from None
     except FileNotFoundError:
         raise

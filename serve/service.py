@@ -15,7 +15,7 @@ import numpy as np
 
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.errors import FmnistError
-from fmnist_edge.runtime.images import decode_image
+from fmnist_edge.runtime.images import ImageTooLarge, decode_image
 from fmnist_edge.runtime.manifest import read_manifest, sha256_file
 
 from .config import ServeConfig
@@ -83,8 +83,7 @@ class Service:
             try:
                 images.append(decode_image(upload.data, upload.name, self.config.invert))
             except FmnistError as exc:
-                status = 413 if "decompression-bomb" in str(exc) else 400
-                raise RequestError(status, str(exc)) from None
+                raise RequestError(413 if isinstance(exc, ImageTooLarge) else 400, str(exc)) from None
         decoded = time.perf_counter()
         guesses = self.classifier.classify(np.stack(images), top_k)
         done = time.perf_counter()
