@@ -22,6 +22,7 @@ from .preprocessing import IMAGE_SIZE
 class ImageTooLarge(FmnistError):
     """An image over Pillow's pixel limit (a decompression bomb), refused from its header."""
 
+
 TRIM_THRESHOLD = 0.05 * 255  # the paper's 5 % of the maximum intensity
 BORDER = 0.05  # auto-invert looks at the outer 5 % of the image on each side
 
