@@ -115,7 +115,9 @@ runs: venv
 
 export: venv
 	$(VENV)/bin/fmnist-export $(RUN) --quantize all --update-readme docs/export.md
-	@if [ -f $(EDGE)/model.keras ]; then $(VENV)/bin/fmnist-export $(EDGE) --quantize all; fi
+	$(PY) -m fmnist_edge.export.quant_summary $(RUN)/export --layers --update-readme docs/export.md
+	@if [ -f $(EDGE)/model.keras ]; then $(VENV)/bin/fmnist-export $(EDGE) --quantize all && \
+	  $(PY) -m fmnist_edge.export.quant_summary $(EDGE)/export --layers --update-readme docs/export.md; fi
 
 # make test needs a real exported model: train and export it once (a no-op when present).
 $(RUN)/model.keras: | venv data

@@ -72,7 +72,7 @@ def plot_layer_error(manifest: dict, path: Path) -> Path | None:
     entries = [e for e in manifest["artifacts"] if e.get("layer_error")]
     if not entries or not plotting.available():
         return None
-    order = _layer_order(entries)
+    order = layer_order(entries)
     plt = plotting.pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for entry in entries:
@@ -89,7 +89,8 @@ def plot_layer_error(manifest: dict, path: Path) -> Path | None:
     return plotting.save(fig, plt, path)
 
 
-def _layer_order(entries: list[dict]) -> list[str]:
+def layer_order(entries: list[dict]) -> list[str]:
+    """Keras layer names of these entries in model order (then any layer only their rows name)."""
     order: list[str] = []
     for entry in entries:
         order += [layer for layer in entry["layer_error"].get("order", []) if layer not in order]

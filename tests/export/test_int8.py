@@ -81,6 +81,30 @@ def test_auto_within_a_loose_budget_is_full_int8_with_its_latency(exported):
         assert latency["ratio"] == pytest.approx(latency["auto"] / latency["full_int8"], abs=1e-3)
 
 
+def test_the_layers_block_shows_every_calibrated_file_per_layer(exported, split_run, tmp_path):
+    from fmnist_edge.export import quant_summary
+
+    result, entries = exported
+    page = tmp_path / "page.md"
+    page.write_text("before\n<!-- layers-run:begin -->\nold\n<!-- layers-run:end -->\nafter\n")
+    assert quant_summary.main([str(result.out_dir), "--layers", "--update-readme", str(page)]) == 0
+    lines = page.read_text().splitlines()
+    header = next(line for line in lines if line.startswith("| layer |"))
+    assert header.count("model_") == 5 and "old" not in lines and lines[-1] == "after"
+    conv = next(n for n in _layer_names(split_run) if n.startswith("conv"))
+    row = next(line for line in lines if line.startswith(f"| {conv} |")).split("|")[2:-1]
+    files = header.split("|")[2:-1]
+    for file, cell in zip(files, row):
+        entry = entries[file.strip()]
+        if conv in entry["layer_error"]["float_layers"]:
+            assert cell.strip() == "float"
+        else:
+            db = next(r["rank_db"] for r in entry["layer_error"]["layers"] if r["layer"] == conv)
+            assert cell.strip() == f"{db:.1f}"
+    assert quant_summary.main([str(result.out_dir), "--layers", "--update-readme",
+                               str(tmp_path / "missing.md")]) == 2
+
+
 def _error(*rows):
     return {"layers": sorted(({"layer": n, "rank_db": db} for n, db in rows),
                              key=lambda r: r["rank_db"])}
