@@ -27,7 +27,8 @@ class Level:
 
     clients: int
     latencies: list[float] = field(default_factory=list)  # seconds, per answered request
-    stages: dict = field(default_factory=lambda: {"decode": [], "inference": [], "server": []})
+    stages: dict = field(default_factory=lambda: {"decode": [], "inference": [], "server": [],
+                                                  "decode_cpu": [], "inference_cpu": []})
     errors: list[str] = field(default_factory=list)
     wall: float = 0.0
     server_cpu: float = 0.0  # seconds of the server process's CPU during the level
@@ -117,6 +118,8 @@ async def _one(connection: _Connection, path: str, body: bytes, want: int, i: in
     level.latencies.append(elapsed)
     for stage, ms in data["time_ms"].items():
         level.stages[stage].append(ms)
+    for stage, ms in data.get("cpu_ms", {}).items():
+        level.stages[f"{stage}_cpu"].append(ms)
 
 
 async def _run(server, url: str, clients: int, bodies, expected, requests: int, seconds: float,

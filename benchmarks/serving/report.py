@@ -10,11 +10,13 @@ from fmnist_edge.tables import markdown_table
 def shares(row: dict) -> dict:
     """Server CPU per request split into decoding, inference and the rest (HTTP, ASGI, JSON).
 
-    Decoding and inference are the worker threads' wall times; at one client nothing waits
-    for the GIL, so there they are CPU time too. The rest is the server's CPU minus both.
+    Decoding and inference are the worker thread's CPU times the server reports (``cpu_ms``),
+    so the shares add up to 100 % at any concurrency; the rest is the server's CPU minus both.
+    A report from before ``cpu_ms`` falls back on the wall times.
     """
     cpu = row["server_cpu_us"] or 1e-9
-    decode, inference = row["decode_us"], row["inference_us"]
+    decode = row.get("decode_cpu_us") or row["decode_us"]
+    inference = row.get("inference_cpu_us") or row["inference_us"]
     http = max(0.0, cpu - decode - inference)
     return {k: round(100 * v / cpu, 1) for k, v in
             (("http", http), ("decode", decode), ("inference", inference))}
@@ -62,7 +64,6 @@ def markdown(result: dict, command: str) -> str:
             f"Written by `{command}`; every answer checked against the runtime's Classifier.\n\n"
             + summary(result) + "\n\n"
             "Server CPU per request is the server process's user+system time over the level, "
-            "divided by the requests answered. HTTP is that minus the decoding and inference "
-            "times the server reports in each answer (`time_ms`): parsing, routing, the thread "
-            "hand-off, JSON. At more clients decode/inference are wall times that include waiting "
-            "for the GIL, so the 1-client shares are the clean ones.\n")
+            "divided by the requests answered. Decode and inference are the CPU times of the "
+            "worker thread that ran them, as the server reports them in each answer (`cpu_ms`); "
+            "HTTP is the rest: parsing, routing, the thread hand-off, JSON.\n")

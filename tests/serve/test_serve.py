@@ -65,6 +65,8 @@ def test_one_image_answers_what_the_classifier_answers(client, direct, tiny_expo
     assert data["model"]["sha256"] == entry["sha256"]
     assert data["model"]["file"] == "model_int8.tflite" and data["model"]["backend"] == "litert"
     assert set(data["time_ms"]) == {"decode", "inference", "server"}
+    assert set(data["cpu_ms"]) == {"decode", "inference"}
+    assert all(0 <= data["cpu_ms"][k] <= data["time_ms"][k] * 1.05 + 0.05 for k in data["cpu_ms"])
     assert "inference;dur=" in answer.headers["server-timing"]
 
 

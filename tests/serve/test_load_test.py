@@ -1,0 +1,34 @@
+"""The load test of fmnist-serve (make serve-bench's harness), small: every answer checked, shares add up."""
+
+from __future__ import annotations
+
+import json
+
+from fmnist_edge.benchmarks.serving import cli
+from fmnist_edge.benchmarks.serving.report import shares
+
+
+def test_a_small_load_test_answers_everything_and_splits_the_servers_cpu(tiny_export, tmp_path):
+    code = cli.main([str(tiny_export), "--clients", "1,2", "--requests", "40", "--seconds", "10",
+                     "--images", "20", "--cold-starts", "1", "--min-ratio", "0.01",
+                     "--out", str(tmp_path)])
+    result = json.loads((tmp_path / "serve.json").read_text())
+    assert code == 0, result["gate"]
+    assert {(r["workload"], r["clients"]) for r in result["levels"]} == {
+        (w, c) for w in ("png28", "photo") for c in (1, 2)}
+    for row in result["levels"]:
+        assert row["errors"] == 0 and row["requests"] > 0, row
+        # Stage CPU is the worker thread's: never more than its wall time, and it is where the
+        # photos' time goes (a 1200×900 JPEG is milliseconds of conversion, a tiny model microseconds).
+        assert 0 < row["decode_cpu_us"] <= row["decode_us"] * 1.05 + 50, row
+        assert 0 <= row["inference_cpu_us"] <= row["inference_us"] * 1.05 + 50, row
+        split = shares(row)
+        assert all(v >= 0 for v in split.values()) and sum(split.values()) <= 100.5, (row, split)
+    assert "HTTP / decode / inference %" in (tmp_path / "serve.md").read_text()
+
+
+def test_shares_of_an_old_report_fall_back_on_wall_times():
+    row = {"server_cpu_us": 1000.0, "decode_us": 600.0, "inference_us": 100.0}
+    assert shares(row) == {"http": 30.0, "decode": 60.0, "inference": 10.0}
+    row.update(decode_cpu_us=300.0, inference_cpu_us=50.0)
+    assert shares(row) == {"http": 65.0, "decode": 30.0, "inference": 5.0}
