@@ -41,6 +41,29 @@ def test_trim_keeps_the_content_box():
     assert trim(blank, (255, 255, 255)).shape == (10, 10, 3)  # nothing to crop to: keep all
 
 
+def _numpy_trim(rgb, background):
+    """The definition: rows/columns with a channel more than 5 % (12.75) from the background."""
+    distance = np.abs(rgb.astype(np.int16) - np.array(background, np.int16)).max(axis=2)
+    rows = np.flatnonzero((distance > 12.75).any(axis=1))
+    cols = np.flatnonzero((distance > 12.75).any(axis=0))
+    if rows.size == 0:
+        return rgb
+    return rgb[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+def test_trim_equals_its_definition_at_the_threshold():
+    """Pillow's difference/threshold/getbbox crop what the per-pixel definition crops, also at 12/13."""
+    rng = np.random.default_rng(0)
+    for i in range(400):
+        h, w = (int(v) for v in rng.integers(1, 40, 2))
+        background = tuple(int(v) for v in rng.integers(0, 256, 3))
+        rgb = np.clip(np.array(background) + rng.integers(-13, 14, (h, w, 3)), 0, 255).astype(np.uint8)
+        if i % 3 == 0:  # mostly background, one pixel exactly 12 or 13 away in one channel
+            rgb[:] = background
+            y, x, c = rng.integers(0, h), rng.integers(0, w), rng.integers(0, 3)
+            rgb[y, x, c] = np.clip(background[c] + rng.choice([-13, -12, 12, 13]), 0, 255)
+        np.testing.assert_array_equal(trim(rgb, background), _numpy_trim(rgb, background))
+
 @pytest.mark.parametrize("mode", ["L", "RGB", "P", "LA", "RGBA", "I;16", "1", "CMYK"])
 def test_every_common_mode_converts(tmp_path, mode):
     base = Image.fromarray(_garment()).convert("RGB")
