@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         "int8 = int8 weights and activations, calibrated; mixed = int8 but the first conv in "
         "float32 (TFLite); auto = int8 with the fewest layers kept float32 that hold the "
         "validation drop within --max-drop (needs a run folder's validation split); "
-        "all = every one the format supports (default: all)")
+        "all = every one the format supports and the model can have: mixed only with a "
+        "convolution, auto only with a validation split (default: all)")
     add("--out", metavar="DIR", default=None,
         help="output folder (default: RUN_DIR/export); it is replaced as a whole")
     add("--calibration-samples", type=cliutil.positive_int, default=500, metavar="N",

@@ -45,6 +45,14 @@ def first_conv(model) -> list[str]:
     raise FmnistError("--quantize mixed keeps the first convolution in float, but the model has none")
 
 
+def has_conv(model) -> bool:
+    """Whether ``mixed`` applies: the model has a convolution to keep in float."""
+    try:
+        return bool(first_conv(model))
+    except FmnistError:
+        return False
+
+
 def calibrated(job: Conversion, builder) -> tuple[bytes, dict]:
     """The model bytes of ``job``'s calibrated variant and its manifest facts."""
     quantization = job.variant.quantization

@@ -29,7 +29,7 @@ from . import manifest as mf
 from .calibration import CALIBRATION_SEED, VALIDATION_SIZE, CalibrationPool
 from .config import CalibrationMethod, Conversion, ExportConfig, Quantization
 from .errors import CheckFailed
-from .int8 import BudgetNotMet
+from .int8 import BudgetNotMet, has_conv
 from .report import artifacts_table, write_report
 from .source import SourceModel, load_source
 from .validation import DEBUG_IMAGES, load_validation, require_validation
@@ -96,13 +96,26 @@ def export_model(run_dir_or_model: str | Path | None, config: ExportConfig,
     return ExportResult(out, manifest, written)
 
 
+def _applies(variant, config: ExportConfig, validation, model) -> bool:
+    """Whether ``variant`` is made: several quantizations (``all``) mean those this model can have.
+
+    auto needs a validation split; mixed a convolution (an ANN has none). Asked for alone, mixed
+    on a model without one is an error (int8.first_conv), not a silent nothing.
+    """
+    if variant.quantization is Quantization.AUTO:
+        return validation is not None
+    if variant.quantization is Quantization.MIXED and len(config.quantizations) > 1:
+        return has_conv(model)
+    return True
+
+
 def _export_all(source: SourceModel, config: ExportConfig, data, inputs: tuple,
                 staging: Path, progress) -> tuple[list[dict], list[dict]]:
     """Convert every job (decisions read validation images only), then check each on the test set."""
     from .validate import check_artifact, load_artifact
 
     calibration, pool, validation = inputs
-    jobs = [v for v in config.jobs() if validation or v.quantization is not Quantization.AUTO]
+    jobs = [v for v in config.jobs() if _applies(v, config, validation, source.model)]
     made, memo = [], {}
     with tempfile.TemporaryDirectory(prefix="fmnist-export-") as scratch:
         steps = Steps(jobs, progress, "export", "model")

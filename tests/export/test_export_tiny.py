@@ -179,3 +179,22 @@ def test_edge_cnn_batch_norm_is_folded_into_the_convolutions(tmp_path):
     for name in ("model_float32.onnx", "model_int8.onnx"):
         kinds = {node.op_type for node in onnx.load(out / name).graph.node}
         assert "BatchNormalization" not in kinds and not {"Mul", "Add"} & kinds, kinds
+
+
+def test_all_on_a_model_without_a_convolution_leaves_out_mixed_only(tmp_path):
+    """--quantize all on the ANN: every other file is made; mixed alone is one clear error."""
+    import keras
+
+    from fmnist_edge.runtime.errors import FmnistError
+
+    run = tmp_path / "ann"
+    run.mkdir()
+    keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                      keras.layers.Dense(10, activation="softmax")]).save(run / "model.keras")
+    config = ExportConfig(max_drop=100.0, calibration_samples=50)
+    result = pipeline.export_model(run, config, progress=False)
+    assert sorted(result.written) == sorted(f for f in ALL_FILES if f != "model_mixed.tflite")
+    with pytest.raises(FmnistError, match="first convolution in float, but the model has none"):
+        pipeline.export_model(run, ExportConfig(quantizations=(Quantization.MIXED,), max_drop=100.0,
+                                                calibration_samples=50), progress=False)
+    assert not (run / "export" / "model_mixed.tflite").exists()
