@@ -31,12 +31,12 @@ class ServerProcess:
 
     def __init__(self, model: str | Path, args: tuple[str, ...] = (), python: str = sys.executable,
                  launcher: tuple[str, ...] = (), env: dict | None = None,
-                 timeout: float = START_TIMEOUT):
+                 timeout: float = START_TIMEOUT, cwd: str | Path | None = None):
         # launcher: what runs the interpreter, e.g. qemu and its options for an emulated Pi
         self.command = [*launcher, python, "-m", "fmnist_edge.serve.cli", str(model),
                         "--host", "127.0.0.1", "--port", "0", *args]
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1"} if env is None else env
-        self.timeout = timeout
+        self.timeout, self.cwd = timeout, cwd  # cwd: outside a checkout, so -m runs the install
         self.proc: subprocess.Popen | None = None
         self.url: str | None = None
         self.lines: list[str] = []
@@ -47,7 +47,7 @@ class ServerProcess:
         """Start the process; its stderr is read into ``lines`` (and ``url``) from now on."""
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True, env=self.env)
+                                     stderr=subprocess.PIPE, text=True, env=self.env, cwd=self.cwd)
         threading.Thread(target=self._read, daemon=True).start()  # a full pipe would stall it
         return self
 

@@ -4,10 +4,12 @@ Builds a fresh virtualenv from this checkout, as a device user would install it 
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -50,6 +52,11 @@ def litert_venv(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def onnx_venv(tmp_path_factory) -> Path:
     return _venv(tmp_path_factory, "onnx")
+
+
+@pytest.fixture(scope="module")
+def serve_venv(tmp_path_factory) -> Path:
+    return _venv(tmp_path_factory, "serve,litert")
 
 
 @pytest.mark.parametrize("extra, runs", [("litert", "tflite"), ("onnx", "onnx")])
@@ -105,3 +112,40 @@ def test_fmnist_predict_and_doctor_run_in_the_device_venv(litert_venv, tutorial_
                             text=True, cwd=litert_venv)
     assert doctor.returncode == 0 and "ok: doctor-tiny.tflite" in doctor.stdout
     assert "onnxruntime    not available" in doctor.stdout
+
+
+def test_fmnist_serve_runs_from_a_serve_litert_install(serve_venv, tutorial_export):
+    """pip install '.[serve,litert]' alone: the service starts, answers like the Classifier here.
+
+    It runs from the venv's folder, so ``python -m`` imports the installed package, not this checkout.
+    """
+    import io
+
+    import httpx
+
+    from fmnist_edge.benchmarks.serving.process import ServerProcess
+    from fmnist_edge.runtime.classifier import Classifier
+    from fmnist_edge.runtime.dataset import load_fashion_mnist
+    from fmnist_edge.runtime.images import decode_image
+
+    python = serve_venv / "bin" / "python"
+    probe = subprocess.run([str(python), "-c", "import importlib.util as u; "
+                            "print(u.find_spec('tensorflow') is None, u.find_spec('uvicorn') is not None)"],
+                           capture_output=True, text=True, check=True, cwd=serve_venv)
+    assert probe.stdout.split() == ["True", "True"]
+    images = load_fashion_mnist().x_test[:20]
+    bodies = []
+    for image in images:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, "PNG")
+        bodies.append(buffer.getvalue())
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    with ServerProcess(tutorial_export.out_dir.resolve(), python=str(python), env=env,
+                       cwd=serve_venv) as server:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            answers = [client.post("/v1/classify", content=b, headers={"Content-Type": "image/png"})
+                       for b in bodies]
+    assert all(a.status_code == 200 for a in answers), answers[0].text
+    converted = np.stack([decode_image(b, "x") for b in bodies])  # what fmnist-predict makes of them
+    want = [g[0].index for g in Classifier.load(tutorial_export.out_dir).classify(converted)]
+    assert [a.json()["results"][0]["index"] for a in answers] == want
