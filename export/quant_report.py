@@ -90,14 +90,19 @@ def plot_layer_error(manifest: dict, path: Path) -> Path | None:
 
 
 def layer_order(entries: list[dict]) -> list[str]:
-    """Keras layer names of these entries in model order (then any layer only their rows name)."""
+    """Keras layer names of these entries in model order (then any layer only their rows name).
+
+    Each entry's run order is merged in: a layer the others lack goes before the next layer they
+    share (ONNX measures the edge CNN's bn1, which TFLite folds into act1's op: bn1 comes first).
+    """
     order: list[str] = []
-    for entry in entries:
-        order += [layer for layer in entry["layer_error"].get("order", []) if layer not in order]
-    for entry in entries:
-        for row in entry["layer_error"]["layers"]:
-            if row["layer"] not in order:
-                order.append(row["layer"])
+    for sequence in [e["layer_error"].get("order", []) for e in entries] + \
+            [[r["layer"] for r in e["layer_error"]["layers"]] for e in entries]:
+        for i, layer in enumerate(sequence):
+            if layer in order:
+                continue
+            after = next((order.index(x) for x in sequence[i + 1:] if x in order), len(order))
+            order.insert(after, layer)
     return order
 
 
