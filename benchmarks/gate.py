@@ -63,15 +63,19 @@ def accuracy_checks(report: dict, baseline: dict) -> list[dict]:
             continue
         budgets, floors = _limits(baseline["accuracy"], r.get("run"))
         name = f"{r['label'] + ' ' if r.get('label') else ''}{r['format']} {r['quantization']}"
-        if r["quantization"] in budgets:
+        budget, floor = _own(budgets, r), _own(floors, r)
+        if budget is not None:
             rows.append({"check": f"{name}: accuracy drop (points)", "value": r["drop_points"],
-                         "limit": f"≤ {budgets[r['quantization']]}",
-                         "ok": r["drop_points"] <= budgets[r["quantization"]]})
-        if r["quantization"] in floors:
+                         "limit": f"≤ {budget}", "ok": r["drop_points"] <= budget})
+        if floor is not None:
             rows.append({"check": f"{name}: agreement with float", "value": r["agreement"],
-                         "limit": f"≥ {floors[r['quantization']]}",
-                         "ok": r["agreement"] >= floors[r["quantization"]]})
+                         "limit": f"≥ {floor}", "ok": r["agreement"] >= floor})
     return rows
+
+
+def _own(limits: dict, record: dict):
+    """A limit keyed "format quantization" (e.g. "onnx int8") before one keyed by quantization."""
+    return limits.get(f"{record['format']} {record['quantization']}", limits.get(record["quantization"]))
 
 
 def _limits(accuracy: dict, run: str | None) -> tuple[dict, dict]:

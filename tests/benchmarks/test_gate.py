@@ -49,6 +49,21 @@ def test_accuracy_budgets_fail(capsys):
     assert "tflite int8: agreement with float | 0.98 | ≥ 0.99 | REGRESSED" in out
 
 
+def test_a_format_and_quantization_limit_overrides_the_quantizations_for_one_run(capsys):
+    report = _report(agreement=0.987)
+    report["records"].append(_record("onnx", "int8", 10.0, accuracy=0.9, drop_points=0.1,
+                                      agreement=0.987))
+    for r in report["records"]:
+        r["run"] = "edge-cnn"
+    baseline = {**BASELINE, "accuracy": {**BASELINE["accuracy"], "runs": {
+        "edge-cnn": {"min_agreement": {"onnx int8": 0.985}}}}}
+    rows = {r["check"]: r for r in gate.accuracy_checks(report, baseline)}
+    assert rows["onnx int8: agreement with float"]["ok"]
+    assert rows["onnx int8: agreement with float"]["limit"] == "≥ 0.985"
+    assert not rows["tflite int8: agreement with float"]["ok"]  # still the int8 floor, 0.99
+    assert gate.check_gate(report, baseline) == 1
+
+
 def test_a_side_not_measured_is_skipped_not_failed(capsys):
     assert gate.check_gate(_report(keras=False), BASELINE) == 0
     rows = gate.ratio_checks(_report(keras=False), BASELINE)
