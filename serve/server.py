@@ -11,9 +11,8 @@ import signal
 import socket
 import sys
 
-from fmnist_edge.runtime.errors import FmnistError
-
 from .config import PROG, ServeConfig
+from .sockets import bind
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 # In-flight requests get this long after SIGTERM; a phone photo answers in < 100 ms, so 10 s
@@ -35,7 +34,7 @@ def serve(config: ServeConfig, log=None, quiet_signals: bool = False) -> int:
 
     log = log or (lambda line: print(f"{PROG}: {line}", file=sys.stderr, flush=True))
     service = Service.load(config)  # in every case here first: a bad model is exit 2, unbound
-    sock = bind(config.host, config.port)
+    sock = bind(config.host, config.port, share=config.workers > 1)
     settings = {"lifespan": "on", "access_log": config.access_log, "log_level": "warning",
                 "timeout_graceful_shutdown": DRAIN_SECONDS, "server_header": False}
     try:
@@ -66,26 +65,6 @@ def _run_one(service, sock: socket.socket, settings: dict, quiet_signals: bool) 
             signal.signal(sig, lambda *_: None)
     server.run(sockets=[sock])
     return 0 if server.started else 1
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host``:``port`` (0: a free port); FmnistError when refused.
-
-    Made with ``IPPROTO_TCP`` spelled out: asyncio sets TCP_NODELAY only on sockets whose
-    ``proto`` says TCP, and ``socket.create_server``'s say 0. Without it every answer waited
-    for the client's delayed ACK: 48 ms a request at one client instead of ~3 ms (measured).
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restart while in TIME_WAIT
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError as exc:
-        sock.close()
-        raise FmnistError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.set_inheritable(True)
-    return sock
 
 
 def _banner(service, config: ServeConfig, sock: socket.socket) -> list[str]:

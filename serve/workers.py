@@ -3,7 +3,11 @@
 One process answers at most what one core's Python can parse, route and encode (its event
 loop holds the GIL for that), whatever its thread pool does. N processes started with
 ``spawn`` (a fresh interpreter each: nothing forked from a process with engine threads) inherit
-the bound socket and each loads the model; the kernel spreads connections between them. The
+the bound socket or bind one of their own beside it (SO_REUSEPORT), and each loads the model;
+the kernel spreads connections between the sockets by a hash of each connection's addresses.
+One shared socket spread them badly: each worker's asyncio accepts every queued connection when
+it wakes, so 8 keep-alive clients connecting at once landed [8], [1, 7] or [2, 6] on 2 workers
+and the load test's 32 clients ran at one worker's requests/s in 1 of 3 runs. The
 parent only supervises: SIGTERM/SIGINT go on to the workers, which drain, and the parent exits
 0 once all have; a worker that dies on its own stops the rest (exit 1, systemd restarts it).
 The workers leave the parent's process group, so a terminal's Ctrl-C, and systemd's stop with
@@ -35,8 +39,9 @@ def run_workers(config: ServeConfig, sock, settings: dict, log, on_ready=lambda:
     try:
         with tempfile.TemporaryDirectory(prefix="fmnist-serve-metrics-") as folder:
             ready = [context.Event() for _ in range(config.workers)]
-            workers = [context.Process(target=worker_main, args=(config, sock, settings, folder, r),
-                                       name=f"worker-{i}") for i, r in enumerate(ready)]
+            workers = [context.Process(target=worker_main, name=f"worker-{i}",
+                                       args=(config, sock if i == 0 else sock.getsockname()[:2],
+                                             settings, folder, r)) for i, r in enumerate(ready)]
             for worker in workers:
                 worker.start()
             for event in ready:  # "listening" only once every worker has the socket and model
@@ -69,8 +74,13 @@ def _stop(workers, timeout: float) -> int:
 
 
 def worker_main(config: ServeConfig, sock, settings: dict, metrics_dir: str, ready) -> None:
-    """One worker (in its own interpreter): load the model, serve ``sock`` until SIGTERM."""
+    """One worker (in its own interpreter): load the model, serve ``sock`` until SIGTERM.
+
+    ``sock``: the parent's socket, or the (host, port) it holds, to listen on a socket of its own.
+    """
     import sys
+
+    from .sockets import bind
 
     os.environ[METRICS_ENV] = metrics_dir  # before prometheus-client is imported, as it needs
     # Out of the terminal's process group: Ctrl-C reaches only the parent, which sends one SIGTERM
@@ -85,6 +95,8 @@ def worker_main(config: ServeConfig, sock, settings: dict, metrics_dir: str, rea
 
     _orphan_watch(os.getppid())
     service = Service.load(config)
+    if isinstance(sock, tuple):  # listening only once its model is loaded
+        sock = bind(*sock, share=True, join=True)
     ready.set()
     server = uvicorn.Server(uvicorn.Config(build_app(service, metrics_dir=metrics_dir), **settings))
     server.run(sockets=[sock])

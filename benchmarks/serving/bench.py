@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from fmnist_edge.runtime.amx import command_policy
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.errors import FmnistError
@@ -100,7 +101,8 @@ def run_load(config: LoadConfig, say=print) -> dict:
     """Every workload at every level on one server; the cold starts on fresh ones. JSON-ready."""
     data = load_fashion_mnist()
     images = data.x_test[: config.images]
-    classifier = Classifier.load(config.export_dir)
+    # the expected answers only; the command's AMX policy (deny), as fmnist-serve's own default
+    classifier = Classifier.load(config.export_dir, amx=command_policy())
     work = {}
     for name in config.workloads:
         bodies = bodies_for(name, images)

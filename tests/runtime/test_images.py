@@ -51,8 +51,13 @@ def _numpy_trim(rgb, background):
     return rgb[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
 
 
-def test_trim_equals_its_definition_at_the_threshold():
-    """Pillow's difference/threshold/getbbox crop what the per-pixel definition crops, also at 12/13."""
+@pytest.mark.parametrize("pillow_from", [0, 10**9], ids=["pillow", "numpy"])
+def test_trim_equals_its_definition_at_the_threshold(pillow_from, monkeypatch):
+    """Both ways trim computes (Pillow's getbbox for photos, numpy for small images) crop what the
+    per-pixel definition crops, also for a pixel 12 or 13 levels from the background."""
+    from fmnist_edge.runtime import images
+
+    monkeypatch.setattr(images, "PILLOW_TRIM_PIXELS", pillow_from)
     rng = np.random.default_rng(0)
     for i in range(400):
         h, w = (int(v) for v in rng.integers(1, 40, 2))

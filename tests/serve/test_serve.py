@@ -186,6 +186,44 @@ def test_two_workers_share_the_socket_and_metrics_add_up(tiny_export, start_serv
     assert values["fmnist_serve_images_classified_total"] == sent
 
 
+def test_keep_alive_clients_connecting_at_once_reach_every_worker(tiny_export, start_server):
+    """32 connections opened together, 3 times: each worker gets at least 4 each time. One shared
+    socket gave one worker [32], [1, 31], [10, 22], [32], [7, 25], [15, 17] in six tries; a
+    socket per worker spreads them by hash (P(a worker gets < 4 of 32) ≈ 1e-6)."""
+    import asyncio
+
+    server = start_server(str(tiny_export), "--workers", "2")
+    host, port = server.url.split("//")[1].rstrip("/").split(":")
+
+    async def pid_of_one_connection() -> int:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        await asyncio.sleep(0.1)  # every connection is open before any is answered
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), 30)
+        writer.close()
+        return json.loads(answer.split(b"\r\n\r\n", 1)[1])["pid"]
+
+    async def all_at_once() -> list[int]:
+        return await asyncio.gather(*[pid_of_one_connection() for _ in range(32)])
+
+    for _ in range(3):
+        pids = asyncio.run(all_at_once())
+        counts = sorted(pids.count(pid) for pid in set(pids))
+        assert len(counts) == 2 and counts[0] >= 4 and server.proc.pid not in pids, counts
+
+
+def test_a_second_server_on_the_same_port_is_refused_even_with_workers(tiny_export, start_server):
+    """SO_REUSEPORT lets a server's workers share its port; another server must not join them."""
+    first = start_server(str(tiny_export), "--workers", "2")
+    port = first.url.rstrip("/").rsplit(":", 1)[1]
+    for workers in ("2", "1"):
+        second = start_server(str(tiny_export), "--port", port, "--workers", workers, ready=False)
+        assert wait_exit(second) == 2
+        assert second.lines[-1].startswith("fmnist-serve: error: cannot listen on 127.0.0.1:")
+    with httpx.Client(base_url=first.url, timeout=30) as c:
+        assert c.get("/healthz").status_code == 200
+
+
 def _samples(text: str) -> dict[str, float]:
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -245,7 +283,7 @@ def test_accepted_connections_get_tcp_nodelay():
     """With socket.create_server's proto 0, asyncio left Nagle on: 48 ms per answer at 1 client."""
     import asyncio
 
-    from fmnist_edge.serve.server import bind
+    from fmnist_edge.serve.sockets import bind
 
     async def accept_one() -> int:
         found = []
