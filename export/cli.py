@@ -11,7 +11,8 @@ from fmnist_edge.runtime import cliutil
 
 from fmnist_edge.runtime.formats import supported
 
-from .config import CalibrationMethod, ExportConfig, Format, OnnxActivations, Quantization
+from .config import (CalibrationMethod, ExportConfig, Format, OnnxActivations, OnnxWeights,
+                     Quantization)
 
 PROG = "fmnist-export"
 ALL = "all"
@@ -46,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--onnx-activations", type=cliutil.enum_choice(OnnxActivations),
         default=OnnxActivations.UINT8, metavar=cliutil.enum_metavar(OnnxActivations),
         help="ONNX int8 activation type; uint8 (U8S8) measured faster on x86 (default: uint8)")
+    add("--onnx-weights", type=cliutil.enum_choice(OnnxWeights),
+        default=OnnxWeights.INT7, metavar=cliutil.enum_metavar(OnnxWeights),
+        help="ONNX int8 weight type: int7 = int8 in 7 bits, exact on every CPU (x86 without VNNI "
+        "overflows full-range weights); int8 = full range, exact on ARM and on x86 with VNNI; "
+        "uint8 = U8U8, exact everywhere but slower on x86 with VNNI (default: int7)")
     add("--max-drop", type=cliutil.non_negative_float, default=0.5, metavar="POINTS",
         help="accuracy budget in points against Keras: --quantize auto keeps layers float until "
         "the validation drop is within it; any artifact whose test drop exceeds it fails the "
@@ -70,8 +76,12 @@ def config_from_args(args: argparse.Namespace) -> ExportConfig:
     config = ExportConfig(formats=formats, quantizations=quants,
                           calibration_samples=args.calibration_samples,
                           calibration=args.calibration,
-                          onnx_activations=args.onnx_activations, max_drop=args.max_drop,
+                          onnx_activations=args.onnx_activations,
+                          onnx_weights=args.onnx_weights, max_drop=args.max_drop,
                           check=not args.no_check)
+    if config.onnx_weights is OnnxWeights.UINT8 and config.onnx_activations is OnnxActivations.INT8:
+        raise cliutil.UsageError("--onnx-weights uint8 needs --onnx-activations uint8 (ONNX "
+                                 "Runtime quantizes no int8 activations with uint8 weights)")
     if not config.jobs():
         supported_here = ", ".join(q.value for q in supported(formats[0]))
         raise cliutil.UsageError(f"--format {args.format} does not support --quantize "

@@ -10,14 +10,31 @@ import numpy as np
 from fmnist_edge.runtime.formats import VARIANTS, Choice, Format, Quantization, Variant
 
 __all__ = ["Calibration", "CalibrationMethod", "Conversion", "ExportConfig", "Format",
-           "OnnxActivations", "Quantization"]
+           "OnnxActivations", "OnnxWeights", "Quantization"]
 
 
 class OnnxActivations(Choice):
-    """ONNX Runtime activation type for static int8 (weights are always int8)."""
+    """ONNX Runtime activation type for static int8 (the weights: OnnxWeights)."""
 
     UINT8 = "uint8"  # U8S8: measured faster on x86 for this model (see shared notes)
     INT8 = "int8"
+
+
+class OnnxWeights(Choice):
+    """ONNX Runtime weight type for static int8, and whether every CPU computes it exactly.
+
+    On x86 without VNNI ORT's u8×s8 kernels add pairs of products in saturating int16: full-range
+    int8 weights overflowed there (82 of 10,000 tutorial-CNN predictions changed, AVX2-only EPYC).
+    """
+
+    INT7 = "int7"  # int8 storage, 7-bit range (ORT's reduce_range): exact everywhere, fast on x86
+    INT8 = "int8"  # full range: exact on ARM and on x86 with VNNI, saturates on x86 without it
+    UINT8 = "uint8"  # U8U8: exact everywhere, full range; slower than float on the VNNI Xeon VM
+
+    @property
+    def reduce_range(self) -> bool:
+        """quantize_static's reduce_range: 7-bit weights."""
+        return self is OnnxWeights.INT7
 
 
 class CalibrationMethod(Choice):
@@ -62,6 +79,7 @@ class ExportConfig:
     calibration_samples: int = 500
     calibration: CalibrationMethod = CalibrationMethod.MINMAX
     onnx_activations: OnnxActivations = OnnxActivations.UINT8
+    onnx_weights: OnnxWeights = OnnxWeights.INT7
     # accuracy points an artifact may lose against the Keras model: on the test set for the
     # self-check, on the validation split for --quantize auto's fallback loop
     max_drop: float = 0.5

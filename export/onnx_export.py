@@ -19,7 +19,8 @@ from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.errors import first_line
 
 from . import onnx_debug
-from .config import Calibration, CalibrationMethod, Conversion, OnnxActivations, Quantization
+from .config import (Calibration, CalibrationMethod, Conversion, OnnxActivations, OnnxWeights,
+                     Quantization)
 from .errors import ExportError
 from .int8 import calibrated
 from .source import serving_function
@@ -45,7 +46,8 @@ def convert(job: Conversion) -> dict:
     proto = _with_metadata(onnx_load(model), metadata)
     atomic.write_bytes(job.target, proto.SerializeToString())
     _check(job.target)
-    return {**builder.facts, "activations": job.config.onnx_activations.value, **facts}
+    return {**builder.facts, "activations": job.config.onnx_activations.value,
+            "weights": job.config.onnx_weights.value, **facts}
 
 
 def export_onnx(model, quantization: Quantization, calibration: np.ndarray, target: Path,
@@ -110,7 +112,8 @@ class _Builder:
     def plain(self, setting: Calibration, float_layers: list[str], quantization=None) -> bytes:
         excluded = [n for layer in float_layers for n in self.nodes.get(layer, [])]
         return _quantize_static(self.pre, self.job.pool.sample(setting.samples), setting,
-                                self.job.config.onnx_activations, excluded)
+                                self.job.config.onnx_activations, excluded,
+                                self.job.config.onnx_weights)
 
     def debug(self, setting: Calibration, float_layers: list[str]) -> tuple[bytes, dict]:
         model = self.plain(setting, float_layers)
@@ -182,17 +185,16 @@ def _pre_process(proto, folder: Path) -> Path:
 # quantized bins) leave the search one candidate, the full range: Entropy was exactly MinMax
 # (every row of the quant-demo calibration table, ORT 1.32), so its ranges are computed here.
 ENTROPY_BINS, ENTROPY_QUANTIZED_BINS = 2048, 128
-# Weights in 7 bits (ORT's reduce_range): on x86 without VNNI (the AVX2-only EPYC VM, 2026-12-03)
-# ORT's U8S8 kernels sum u8×s8 pairs in saturating int16 (VPMADDUBSW), so full-range int8 weights
-# overflow: 82 of 10,000 test predictions differed from the model's own QDQ arithmetic (ORT with
-# graph optimizations off; max Δp 0.52), and 9 of 1,000 from a Pi, whose kernels are exact. With
-# 7 bits: 0 differ, max Δp 0.004 (one output step), test accuracy 90.33 % vs 90.25 %, batch-1
-# latency the same (75 vs 78 µs) and batch throughput 15.4 k vs 4.7 k images/s on that machine.
-REDUCE_RANGE = True
+# Weights in 7 bits by default (OnnxWeights.INT7, ORT's reduce_range): on x86 without VNNI (the
+# AVX2-only EPYC VM, 2026-12-03) ORT's U8S8 kernels sum u8×s8 pairs in saturating int16
+# (VPMADDUBSW), so full-range int8 weights overflow: 82 of 10,000 test predictions differed from
+# the model's own QDQ arithmetic (ORT with graph optimizations off; max Δp 0.52), and 9 of 1,000
+# from a Pi, whose kernels are exact. With 7 bits: 0 differ, max Δp 0.004 (one output step).
 
 
 def _quantize_static(pre: Path, calibration: np.ndarray, setting: Calibration,
-                     activations: OnnxActivations, exclude: list[str]) -> bytes:
+                     activations: OnnxActivations, exclude: list[str],
+                     weights: OnnxWeights = OnnxWeights.INT7) -> bytes:
     """Static QDQ int8 of the pre-processed model ``pre``, the nodes in ``exclude`` left float."""
     from onnxruntime.quantization import CalibrationMethod as Method
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
@@ -209,8 +211,9 @@ def _quantize_static(pre: Path, calibration: np.ndarray, setting: Calibration,
             with contextlib.redirect_stdout(io.StringIO()):
                 quantize_static(str(pre), str(out), _Reader(calibration, _input_name(pre)),
                                 quant_format=QuantFormat.QDQ, per_channel=setting.per_channel,
-                                activation_type=act, weight_type=QuantType.QInt8,
-                                reduce_range=REDUCE_RANGE,
+                                activation_type=act, reduce_range=weights.reduce_range,
+                                weight_type=QuantType.QUInt8 if weights is OnnxWeights.UINT8
+                                else QuantType.QInt8,
                                 calibrate_method=ort_method, nodes_to_exclude=exclude,
                                 extra_options=extra, calibration_cache_path=cache)
         except Exception as exc:

@@ -50,5 +50,6 @@ def write_report(manifest: dict, folder: Path, table: str) -> Path:
 def _quant_label(entry: dict) -> str:
     label = quantization_label(entry["quantization"])
     if entry.get("activations"):
-        label += f" ({entry['activations']} activations)"
+        weights = f", {entry['weights']} weights" if entry.get("weights") else ""
+        label += f" ({entry['activations']} activations{weights})"
     return label

@@ -1,4 +1,4 @@
-"""``--workers N``: N server processes accepting on one socket, so HTTP work uses every core.
+"""``--workers N``: N server processes accepting on one port, so HTTP work uses every core.
 
 One process answers at most what one core's Python can parse, route and encode (its event
 loop holds the GIL for that), whatever its thread pool does. N processes started with

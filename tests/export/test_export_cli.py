@@ -120,6 +120,9 @@ def test_update_readme(tiny_run, tmp_path, capsys):
     (["--quantize", "auto"], "needs the training run's validation images"),
     (["--calibration", "auto", "--format", "onnx", "--quantize", "int8"],
      "needs the training run's validation images"),
+    (["--onnx-weights", "uint8", "--onnx-activations", "int8"],
+     "--onnx-weights uint8 needs --onnx-activations uint8"),
+    (["--onnx-weights", "int4"], "--onnx-weights: invalid choice 'int4'"),
 ])
 def test_bad_int8_options_are_one_line_exit_2_and_write_nothing(tiny_run, tmp_path, capsys,
                                                                args, message):

@@ -198,3 +198,30 @@ def test_all_on_a_model_without_a_convolution_leaves_out_mixed_only(tmp_path):
         pipeline.export_model(run, ExportConfig(quantizations=(Quantization.MIXED,), max_drop=100.0,
                                                 calibration_samples=50), progress=False)
     assert not (run / "export" / "model_mixed.tflite").exists()
+
+
+@pytest.mark.parametrize("weights, dtype, largest", [("int7", np.int8, 64), ("int8", np.int8, 127),
+                                                     ("uint8", np.uint8, 255)])
+def test_onnx_weights_have_the_type_and_range_asked_for(tiny_run, tmp_path, weights, dtype, largest):
+    """int7 never passes 64 in magnitude (ORT's saturating int16 pair sums stay exact); int8 and
+    uint8 use their full range; the manifest and the report name the choice."""
+    from onnx import numpy_helper
+
+    from fmnist_edge.export.config import OnnxWeights
+
+    config = ExportConfig(formats=(Format.ONNX,), quantizations=(Quantization.INT8,), max_drop=100.0,
+                          calibration_samples=50, onnx_weights=OnnxWeights(weights))
+    out = pipeline.export_model(tiny_run, config, out_dir=tmp_path / "out", progress=False).out_dir
+    model = onnx.load(out / "model_int8.onnx")
+    initializers = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    quantized = [initializers[n.input[0]] for n in model.graph.node
+                 if n.op_type == "DequantizeLinear" and n.input[0] in initializers
+                 and initializers[n.input[0]].ndim > 1]  # conv and dense kernels, not biases
+    assert quantized and all(w.dtype == dtype for w in quantized)
+    if dtype == np.int8:
+        assert max(int(np.abs(w.astype(np.int16)).max()) for w in quantized) == largest
+    else:
+        assert max(int(w.max()) for w in quantized) == largest
+    entry = json.loads((out / "manifest.json").read_text())["artifacts"][0]
+    assert entry["weights"] == weights
+    assert f"{weights} weights" in (out / "report.md").read_text()
