@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 RUN := artifacts/seed-cnn
 EDGE := artifacts/edge-cnn
 
-.PHONY: run test setup venv data qemu sshd browser train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help
+.PHONY: run test setup venv data qemu sshd browser postgres train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)) and"
@@ -80,6 +80,19 @@ browser:
 	  apt-get install -y -q --no-install-recommends chromium chromium-driver || { apt-get update -q && apt-get install -y -q --no-install-recommends chromium chromium-driver; }; \
 	else \
 	  echo "error: Chromium is missing: run 'sudo apt-get install chromium chromium-driver'" >&2; exit 1; \
+	fi
+
+# PostgreSQL for fmnist-sweep's storage tests, which start a throwaway cluster of their own on
+# 127.0.0.1 (initdb into a temporary folder). Debian's package may create its own main cluster
+# too; the tests never use or change it.
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "postgres: installing the Debian package postgresql"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q --no-install-recommends postgresql || { apt-get update -q && apt-get install -y -q --no-install-recommends postgresql; }; \
+	else \
+	  echo "error: PostgreSQL is missing: run 'sudo apt-get install postgresql'" >&2; exit 1; \
 	fi
 
 # qemu user-mode emulation for the Raspberry Pi check (only qemu-aarch64-static is used).
@@ -178,7 +191,7 @@ pi-check: $(RUN)/export/manifest.json qemu
 	$(PY) -m fmnist_edge.benchmarks.pi.check $(RUN)/export --out reports
 	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/pi.md >> "$$GITHUB_STEP_SUMMARY"; fi
 
-test: setup sshd browser $(RUN)/export/manifest.json
+test: setup sshd browser postgres $(RUN)/export/manifest.json
 	$(VENV)/bin/fmnist-bench $(RUN)/export --quick --out reports --gate benchmarks/baseline.json
 	@cat reports/benchmark.md
 	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/benchmark.md >> "$$GITHUB_STEP_SUMMARY"; fi

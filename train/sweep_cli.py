@@ -85,11 +85,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def action() -> int:
         from .sweep_run import sweep
+        from .sweep_storage import label
 
         config = config_from_args(args)
         report = sweep(config, Path(args.out), args.update_readme, args.readme_block)
         print(f"{PROG}: {len(report['trials'])} finished trials in study {config.study_name} "
-              f"({config.storage}); wrote {', '.join(report['files'][:2])} and "
+              f"({label(config.storage)}); wrote {', '.join(report['files'][:2])} and "
               f"{len(report['files']) - 2} plot(s)")
         return 0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from fmnist_edge.runtime import atomic
 from fmnist_edge.tables import markdown_table
 
-from . import sweep_space
+from . import sweep_space, sweep_storage
 from .config import ModelKind
 from .sweep_study import Mode, SweepConfig, value_of
 
@@ -39,7 +39,7 @@ def build(config: SweepConfig, study) -> dict:
     base = config.base()
     report = {"created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "mode": config.mode.value, "model": config.model.value, "epochs": config.epochs,
-              "study": config.study_name, "storage": config.storage, "workers": config.workers,
+              "study": config.study_name, "storage": sweep_storage.label(config.storage), "workers": config.workers,
               "budget": dataclasses.asdict(config.budget), "base": base.to_json(),
               "scored_on": "the fixed 5,000-image validation split (the test set is not used)",
               "command": command(config),

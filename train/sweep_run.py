@@ -15,6 +15,8 @@ from typing import Callable
 
 from fmnist_edge.runtime.errors import FmnistError
 
+from . import sweep_storage
+
 
 class WorkerError(FmnistError):
     """A worker process failed (exit 1): the sweep's results may be incomplete."""
@@ -58,7 +60,7 @@ def run_sweep(config, out: Path, train_fn: Callable | None = None) -> dict:
     report = sweep_report.build(config, open_study(config))
     report["files"] = [str(p) for p in sweep_report.write(report, out)]
     if failed:
-        raise WorkerError("; ".join(failed) + f" (finished trials are kept in {config.storage})")
+        raise WorkerError("; ".join(failed) + f" (finished trials are kept in {sweep_storage.label(config.storage)})")
     return report
 
 

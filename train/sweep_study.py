@@ -16,10 +16,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Callable
 
-from fmnist_edge.runtime.errors import FmnistError, first_line
+from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.formats import Choice
 
-from . import sweep_space
+from . import sweep_space, sweep_storage
 from .config import ModelKind, TrainConfig
 from .sweep_trial import Budget, model_cost, train_trial
 
@@ -102,7 +102,7 @@ def open_study(config: SweepConfig):
         return optuna.create_study(storage=storage, study_name=config.study_name, direction="maximize",
                                    sampler=sampler, pruner=pruner, load_if_exists=True)
     except Exception as exc:  # SQLAlchemy/driver errors: bad URL, unreachable host, missing driver
-        raise FmnistError(f"cannot open --storage {url}: {first_line(exc, 200)}") from None
+        raise sweep_storage.open_error(url, exc) from None
 
 
 def pin_base(study, config: SweepConfig) -> None:

@@ -1,0 +1,93 @@
+"""fmnist-sweep on a real PostgreSQL server (Debian's postgresql, a throwaway cluster per module).
+
+A study there matches the same plan on SQLite trial for trial, and each way of failing to open
+the storage is one line naming the fix, exit 2, nothing written, the password never shown.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("optuna")
+pytest.importorskip("psycopg")
+
+from fmnist_edge.train import sweep_cli, sweep_run  # noqa: E402
+from fmnist_edge.train.sweep_study import SweepConfig  # noqa: E402
+
+from .postgres import DATABASE, PASSWORD, USER, PostgresServer  # noqa: E402
+from .test_sweep import Interrupt  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    with PostgresServer() as server:
+        yield server
+    assert not server.folder.exists()
+
+
+def _trials(report: dict) -> list[tuple]:
+    return sorted((json.dumps(t["overrides"], sort_keys=True), t["value"]) for t in report["trials"])
+
+
+def test_a_study_on_postgresql_equals_the_same_plan_on_sqlite(postgres, tmp_path):
+    runs = {}
+    for name, url in (("postgres", postgres.url), ("sqlite", f"sqlite:///{tmp_path / 'sweep.db'}")):
+        config = SweepConfig(names=("filters", "activation"), epochs=1, storage=url,
+                             study="same-plan")
+        runs[name] = sweep_run.run_sweep(config, tmp_path / name, Interrupt())
+    assert _trials(runs["postgres"]) == _trials(runs["sqlite"]) and len(runs["sqlite"]["trials"]) == 8
+    report = (tmp_path / "postgres" / "sweep.json").read_text()
+    assert PASSWORD not in report and f"{USER}:***@" in report
+
+
+def _url(postgres, password=PASSWORD, port=None, database=DATABASE) -> str:
+    return f"postgresql://{USER}:{password}@127.0.0.1:{port or postgres.port}/{database}"
+
+
+@pytest.mark.parametrize("case, fragment", [
+    ("password", "wrong user or password for fmnist"),
+    ("database", "database 'missing' does not exist on 127.0.0.1:"),
+    ("server", "no PostgreSQL server answers at 127.0.0.1:1:"),
+])
+def test_each_failure_to_open_is_one_line_exit_2_and_writes_nothing(postgres, tmp_path, capsys,
+                                                                    case, fragment):
+    url = {"password": _url(postgres, password="wrong-password"),
+           "database": _url(postgres, database="missing"), "server": _url(postgres, port=1)}[case]
+    out = tmp_path / "out"
+    assert sweep_cli.main(["--storage", url, "--out", str(out), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("fmnist-sweep: error: cannot open --storage")
+    assert fragment in err and PASSWORD not in err and "wrong-password" not in err, err
+    assert not out.exists()
+
+
+def test_a_missing_driver_names_the_extra(postgres, tmp_path):
+    """As without the [postgres] extra: psycopg cannot be imported."""
+    code = ("import sys; sys.modules['psycopg'] = None; sys.modules['psycopg2'] = None\n"
+            "from fmnist_edge.train.sweep_cli import main\n"
+            f"sys.exit(main(['--storage', {postgres.url!r}, '--out', {str(tmp_path / 'out')!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("fmnist-sweep")]
+    assert lines == [f"fmnist-sweep: error: cannot open --storage {postgres.url.replace(PASSWORD, '***')}: "
+                     "the PostgreSQL driver is not installed: pip install 'fmnist-edge[postgres]'"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_server_is_stopped_and_removed_also_when_a_test_fails():
+    with pytest.raises(RuntimeError, match="a failing test"):
+        with PostgresServer() as server:
+            folder, port = server.folder, server.port
+            assert server.running()
+            raise RuntimeError("a failing test")
+    assert not folder.exists()
+    left = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True).stdout
+    assert left == ""
+    import socket
+
+    with socket.socket() as probe:  # nothing listens on its port any more
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
