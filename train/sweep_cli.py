@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", type=cliutil.non_negative_int, default=0, help="training and sampler seed (default: 0)")
     add("--out", default="reports", metavar="DIR", help="report folder (default: %(default)s)")
     add("--data", metavar="DIR", default=None, help="Fashion-MNIST folder (default: the usual lookup)")
+    add("--report-only", action="store_true",
+        help="write sweep.md/json/png of the study in --storage without training (the same "
+        "options the workers ran, so any machine can report a shared study)")
     add("--update-readme", metavar="FILE", default=None,
         help="also write the report's paragraphs into FILE between <!-- NAME:begin/end --> markers")
     add("--readme-block", metavar="NAME", default="sweep",
@@ -88,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         from .sweep_storage import label
 
         config = config_from_args(args)
-        report = sweep(config, Path(args.out), args.update_readme, args.readme_block)
+        report = sweep(config, Path(args.out), args.update_readme, args.readme_block,
+                       report_only=args.report_only)
         print(f"{PROG}: {len(report['trials'])} finished trials in study {config.study_name} "
               f"({label(config.storage)}); wrote {', '.join(report['files'][:2])} and "
               f"{len(report['files']) - 2} plot(s)")

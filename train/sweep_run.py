@@ -24,15 +24,17 @@ class WorkerError(FmnistError):
     exit_code = 1
 
 
-def sweep(config, out: Path, readme: str | None = None, block: str = "sweep") -> dict:
-    """:func:`run_sweep`, and the report's paragraphs into ``readme``'s ``block`` (checked first)."""
+def sweep(config, out: Path, readme: str | None = None, block: str = "sweep",
+          report_only: bool = False) -> dict:
+    """:func:`run_sweep` (or :func:`report_study`), and the report's paragraphs into ``readme``'s
+    ``block`` (checked first)."""
     from fmnist_edge.readme import check_block, replace_block
 
     from .sweep_report import readme_block
 
     if readme:  # before hours of training, not after
         check_block(readme, block)
-    report = run_sweep(config, out)
+    report = report_study(config, out) if report_only else run_sweep(config, out)
     if readme:
         replace_block(readme, block, readme_block(report))
     return report
@@ -61,6 +63,22 @@ def run_sweep(config, out: Path, train_fn: Callable | None = None) -> dict:
     report["files"] = [str(p) for p in sweep_report.write(report, out)]
     if failed:
         raise WorkerError("; ".join(failed) + f" (finished trials are kept in {sweep_storage.label(config.storage)})")
+    return report
+
+
+def report_study(config, out: Path) -> dict:
+    """The report of a study in any storage, whoever ran it: no trial is started or changed.
+
+    Its options must plan the same study (the same command the workers ran): the report lays
+    the trials out against the plan and the base the study recorded.
+    """
+    from . import sweep_report
+    from .sweep_study import open_study, pin_base
+
+    study = open_study(config, create=False)
+    pin_base(study, config, record=False)
+    report = sweep_report.build(config, study)
+    report["files"] = [str(p) for p in sweep_report.write(report, out)]
     return report
 
 

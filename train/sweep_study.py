@@ -80,15 +80,22 @@ class SweepConfig:
                       "names": tuple(data["names"]), "space": space, "budget": Budget(**data["budget"])})
 
 
-def open_study(config: SweepConfig):
-    """Create or load the study; a one-line error when the storage cannot be reached."""
+def open_study(config: SweepConfig, create: bool = True):
+    """Create or load the study; a one-line error when the storage cannot be reached.
+
+    ``create=False`` (``--report-only``): only an existing study, and nothing created on the way
+    (no SQLite file, no folder, no study).
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # heartbeats (how a killed worker's trial is noticed) are marked experimental since Optuna 2.9
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     url = config.storage
-    if url.startswith("sqlite:///"):
+    if not create and url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
+        raise FmnistError(f"no study to report: {url[len('sqlite:///'):]} does not exist "
+                          "(run the sweep first, or point --storage at the study's)")
+    if url.startswith("sqlite:///") and create:
         try:
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -99,23 +106,31 @@ def open_study(config: SweepConfig):
                                              grace_period=GRACE_S)
         sampler = optuna.samplers.TPESampler(seed=config.seed) if config.mode is Mode.SEARCH else None
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+        if not create:
+            return optuna.load_study(storage=storage, study_name=config.study_name, sampler=sampler,
+                                     pruner=pruner)
         return optuna.create_study(storage=storage, study_name=config.study_name, direction="maximize",
                                    sampler=sampler, pruner=pruner, load_if_exists=True)
+    except KeyError:  # load_study: no study of that name
+        raise FmnistError(f"no study {config.study_name!r} in {sweep_storage.label(url)} (run the "
+                          "sweep first, or name it with --study)") from None
     except Exception as exc:  # SQLAlchemy/driver errors: bad URL, unreachable host, missing driver
         raise sweep_storage.open_error(url, exc) from None
 
 
-def pin_base(study, config: SweepConfig) -> None:
+def pin_base(study, config: SweepConfig, record: bool = True) -> None:
     """Record the study's starting configuration; refuse to mix trials from another one.
+
+    ``record=False`` only checks (a report must describe the base the trials were run from).
 
     Trials store only what they changed, so a study resumed after the recipe (or ``--base``)
     changed would report old trials against the new base.
     """
     base = config.base().to_json()
     stored = study.user_attrs.get("base")
-    if stored is None:
+    if stored is None and record:
         study.set_user_attr("base", base)
-    elif stored != base:
+    elif stored is not None and stored != base:
         changed = sorted(k for k in base if stored.get(k) != base[k])
         raise FmnistError(f"study {config.study_name} started from another base configuration "
                           f"({', '.join(f'{k}: {stored.get(k)} there, {base[k]} now' for k in changed)}); "

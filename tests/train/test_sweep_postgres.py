@@ -91,3 +91,31 @@ def test_the_server_is_stopped_and_removed_also_when_a_test_fails():
 
     with socket.socket() as probe:  # nothing listens on its port any more
         assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_any_machine_writes_the_report_of_a_shared_study_without_training(postgres, tmp_path, capsys):
+    config = SweepConfig(names=("filters", "activation"), epochs=1, storage=postgres.url,
+                         study="to-report")
+    ran = sweep_run.run_sweep(config, tmp_path / "ran", Interrupt())
+    argv = ["--params", "filters,activation", "--epochs", "1", "--storage", postgres.url,
+            "--study", "to-report", "--out", str(tmp_path / "other"), "--report-only"]
+    assert sweep_cli.main(argv) == 0  # no trainer at all: a trial would need TensorFlow and data
+    other = json.loads((tmp_path / "other" / "sweep.json").read_text())
+    assert _trials(other) == _trials(ran) and (tmp_path / "other" / "sweep.md").is_file()
+    assert PASSWORD not in capsys.readouterr().out
+    again = sweep_run.report_study(config, tmp_path / "again")  # nothing was added or changed
+    assert _trials(again) == _trials(ran)
+
+
+@pytest.mark.parametrize("storage, fragment", [
+    ("postgres", "no study 'never-run' in postgresql://fmnist:***@127.0.0.1:"),
+    ("sqlite", "does not exist (run the sweep first"),
+])
+def test_report_only_of_a_study_that_is_not_there(postgres, tmp_path, capsys, storage, fragment):
+    url = postgres.url if storage == "postgres" else f"sqlite:///{tmp_path / 'none' / 'sweep.db'}"
+    out = tmp_path / "out"
+    assert sweep_cli.main(["--storage", url, "--study", "never-run", "--out", str(out),
+                           "--report-only"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err, err
+    assert not out.exists() and not (tmp_path / "none").exists()
