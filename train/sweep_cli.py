@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", type=cliutil.non_negative_int, default=0, help="training and sampler seed (default: 0)")
     add("--out", default="reports", metavar="DIR", help="report folder (default: %(default)s)")
     add("--data", metavar="DIR", default=None, help="Fashion-MNIST folder (default: the usual lookup)")
+    add("--heartbeat", type=cliutil.positive_float, default=20.0, metavar="SECONDS",
+        help="a running trial's heartbeat; one silent for 3 beats (a killed worker) is failed "
+        "and, in an ablation, queued again for a live worker (default: %(default)s)")
     add("--report-only", action="store_true",
         help="write sweep.md/json/png of the study in --storage without training (the same "
         "options the workers ran, so any machine can report a shared study)")
@@ -79,7 +82,7 @@ def config_from_args(args: argparse.Namespace):
     return SweepConfig(Mode(args.mode), args.model, sweep_space.parse_names(args.params, args.model), space,
                        args.epochs, args.trials, args.storage, args.study, args.workers,
                        Budget(args.max_params, args.max_macs, args.max_int8_kb), args.seed, args.data,
-                       base)
+                       base, args.heartbeat)
 
 
 def main(argv: list[str] | None = None) -> int:

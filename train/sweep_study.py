@@ -23,8 +23,8 @@ from . import sweep_space, sweep_storage
 from .config import ModelKind, TrainConfig
 from .sweep_trial import Budget, model_cost, train_trial
 
-HEARTBEAT_S = 20  # a RUNNING trial without a heartbeat for GRACE_S is taken as dead
-GRACE_S = 60
+HEARTBEAT_S = 20  # a RUNNING trial without a heartbeat for GRACE_TIMES beats is taken as dead
+GRACE_TIMES = 3
 
 
 class Mode(Choice):
@@ -53,6 +53,9 @@ class SweepConfig:
     # --base NAME=VALUE: the recipe's values replaced in the starting configuration, so a sweep
     # stays reproducible after the recipe itself has moved on
     base_overrides: dict = field(default_factory=dict)
+    # seconds between a running trial's heartbeats; after 3 missed ones (a killed worker) another
+    # worker fails the trial and queues its configuration again (ablation)
+    heartbeat: float = HEARTBEAT_S
 
     @property
     def study_name(self) -> str:
@@ -100,10 +103,8 @@ def open_study(config: SweepConfig, create: bool = True):
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise FmnistError(f"cannot open --storage {url}: {exc.strerror or exc}") from None
-    kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     try:
-        storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=HEARTBEAT_S,
-                                             grace_period=GRACE_S)
+        storage = _storage(config, url)
         sampler = optuna.samplers.TPESampler(seed=config.seed) if config.mode is Mode.SEARCH else None
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
         if not create:
@@ -116,6 +117,37 @@ def open_study(config: SweepConfig, create: bool = True):
                           "sweep first, or name it with --study)") from None
     except Exception as exc:  # SQLAlchemy/driver errors: bad URL, unreachable host, missing driver
         raise sweep_storage.open_error(url, exc) from None
+
+
+def _storage(config: SweepConfig, url: str):
+    """Optuna's RDB storage with heartbeats; a dead worker's planned trial is queued again.
+
+    Two machines opening a new PostgreSQL database at once both create Optuna's tables, and the
+    slower one failed with a UniqueViolation (seen in the two-process test): it tries again.
+    """
+    import time
+
+    import optuna
+    import sqlalchemy.exc
+
+    kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    for attempt in range(4):
+        try:
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs=kwargs, heartbeat_interval=max(1, round(config.heartbeat)),
+                grace_period=max(1, round(config.heartbeat * GRACE_TIMES)),
+                heartbeat_stale_trial_callback=_requeue if config.mode is Mode.ABLATION else None)
+        except sqlalchemy.exc.IntegrityError:
+            if attempt == 3:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
+def _requeue(study, trial) -> None:
+    """A dead worker's trial (failed by this process only, once): its planned configuration again."""
+    plan = {k: trial.user_attrs[k] for k in ("param", "value", "overrides") if k in trial.user_attrs}
+    if "overrides" in plan:
+        study.enqueue_trial({}, user_attrs=plan)
 
 
 def pin_base(study, config: SweepConfig, record: bool = True) -> None:
@@ -192,6 +224,9 @@ def objective(config: SweepConfig, data, train_fn: Callable = train_trial) -> Ca
                 trial.set_user_attr("unplanned", True)
                 raise optuna.TrialPruned("no planned configuration left")
             overrides = trial.user_attrs["overrides"]
+            if _taken(trial, overrides):  # two machines starting at once both queued the plan
+                trial.set_user_attr("unplanned", True)
+                raise optuna.TrialPruned("another worker has this planned configuration")
         else:
             overrides = {n: _suggest(trial, config.space[n]) for n in config.names
                          if n in sweep_space.SEARCHED}
@@ -248,13 +283,54 @@ def run_worker(config: SweepConfig, train_fn: Callable = train_trial) -> None:
     data = load_fashion_mnist(config.data_dir)
     study = open_study(config)
     if config.mode is Mode.ABLATION:
-        waiting = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
-        if waiting:
-            study.optimize(objective(config, data, train_fn), n_trials=waiting, gc_after_trial=True)
+        _work_the_plan(study, config, objective(config, data, train_fn))
         return
     if _trained(study) < config.trials:
         study.optimize(objective(config, data, train_fn), callbacks=[_stop_after(config.trials)],
                        gc_after_trial=True)
+
+
+def _taken(trial, overrides: dict) -> bool:
+    """Whether an earlier trial of the study has ``overrides`` done, or is running it.
+
+    Two invocations started together each queue the whole plan; the lower trial number keeps a
+    configuration and the other copy is skipped, so every planned trial is trained once.
+    """
+    import optuna
+
+    state, key = optuna.trial.TrialState, json.dumps(overrides, sort_keys=True)
+    return any(t.number < trial.number and not t.user_attrs.get("unplanned")
+               and json.dumps(t.user_attrs.get("overrides"), sort_keys=True) == key
+               for t in trial.study.get_trials(deepcopy=False,
+                                               states=(state.COMPLETE, state.PRUNED, state.RUNNING)))
+
+
+def _work_the_plan(study, config: SweepConfig, run) -> None:
+    """Run queued trials; while another worker's trial runs, wait: it finishes, or its heartbeat
+    goes stale (a killed worker) and its configuration is queued again and run here.
+
+    The wait ends once the running trials have stayed the same for two grace periods: a live
+    worker is then finishing its own trial, and a trial without heartbeats (never stale) cannot
+    keep this one waiting forever.
+    """
+    import time
+
+    import optuna
+
+    state, grace = optuna.trial.TrialState, config.heartbeat * GRACE_TIMES
+    seen, since = None, time.monotonic()
+    while True:
+        optuna.storages.fail_stale_trials(study)  # _requeue runs for each trial failed here
+        waiting = len(study.get_trials(deepcopy=False, states=(state.WAITING,)))
+        running = {t.number for t in study.get_trials(deepcopy=False, states=(state.RUNNING,))}
+        if running != seen:
+            seen, since = running, time.monotonic()
+        if waiting:
+            study.optimize(run, n_trials=waiting, gc_after_trial=True)
+        elif running and time.monotonic() - since < 2 * grace:
+            time.sleep(min(5.0, config.heartbeat))
+        else:
+            return
 
 
 def _trained(study) -> int:

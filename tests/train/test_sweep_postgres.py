@@ -7,6 +7,7 @@ the storage is one line naming the fix, exit 2, nothing written, the password ne
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -119,3 +120,70 @@ def test_report_only_of_a_study_that_is_not_there(postgres, tmp_path, capsys, st
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and fragment in err, err
     assert not out.exists() and not (tmp_path / "none").exists()
+
+
+PLAN = ["--params", "filters", "--set", "filters=8,16,64", "--epochs", "1", "--heartbeat", "1"]
+
+
+def _sweep_command(url: str, out) -> list[str]:
+    return [sys.executable, "-m", "fmnist_edge.train.sweep_cli", *PLAN, "--storage", url,
+            "--study", "two-machines", "--out", str(out)]
+
+
+def _study(url: str):
+    import optuna
+
+    return optuna.load_study(study_name="two-machines", storage=url)
+
+
+def test_two_sweeps_share_a_study_one_is_killed_and_resumed_and_it_matches_sqlite(postgres, tmp_path):
+    """Two separate fmnist-sweep processes (machines A and B) on one study; A is SIGKILLed in
+    the middle of a trial and started again with the same command. Real training (4 trials of
+    1 epoch); heartbeat 1 s, so B fails the dead trial after 3 s and queues it again."""
+    import optuna
+
+    state = optuna.trial.TrialState
+    procs = {name: subprocess.Popen(_sweep_command(postgres.url, tmp_path / name), cwd=tmp_path,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for name in ("a", "b")}
+    try:
+        victim = procs["a"]
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:  # until A is training a trial of its own
+            try:
+                running = _study(postgres.url).get_trials(deepcopy=False, states=(state.RUNNING,))
+            except KeyError:  # the study is not created yet
+                running = []
+            mine = [t for t in running if t.user_attrs.get("worker_pid") == victim.pid]
+            if mine:
+                break
+            assert victim.poll() is None, victim.stderr.read()[-2000:]
+            time.sleep(0.2)
+        assert mine, "machine A never started a trial"
+        killed = mine[0].user_attrs["overrides"]
+        victim.kill()
+        victim.wait(30)
+        procs["a"] = subprocess.Popen(_sweep_command(postgres.url, tmp_path / "a"), cwd=tmp_path,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for name, proc in procs.items():
+            assert proc.wait(600) == 0, f"{name}: {proc.stderr.read()[-2000:]}"
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(30)
+    trials = _study(postgres.url).get_trials(deepcopy=False)
+    done = [t for t in trials if t.state == state.COMPLETE]
+    failed = [t for t in trials if t.state == state.FAIL]
+    planned = [{}, {"filters": 8}, {"filters": 16}, {"filters": 64}]
+    assert sorted(json.dumps(t.user_attrs["overrides"]) for t in done) == \
+        sorted(json.dumps(p) for p in planned)  # every planned trial finished exactly once
+    assert [t.user_attrs["overrides"] for t in failed] == [killed]  # the killed one, retried
+    alone = subprocess.run(_sweep_command(f"sqlite:///{tmp_path / 'alone.db'}", tmp_path / "alone"),
+                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    shared = {json.dumps(t.user_attrs["overrides"]): t.value for t in done}
+    single = {json.dumps(t.user_attrs["overrides"]): t.value
+              for t in _study(f"sqlite:///{tmp_path / 'alone.db'}").get_trials(
+                  deepcopy=False, states=(state.COMPLETE,))}
+    assert shared == single  # training is deterministic per seed: the same trials, the same values
