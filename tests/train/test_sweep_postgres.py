@@ -130,6 +130,13 @@ def _sweep_command(url: str, out) -> list[str]:
             "--study", "two-machines", "--out", str(out)]
 
 
+def _machine(url: str, folder) -> subprocess.Popen:
+    """One machine's fmnist-sweep: a working folder of its own, its report under it."""
+    folder.mkdir(exist_ok=True)
+    return subprocess.Popen(_sweep_command(url, folder / "reports"), cwd=folder,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
 def _study(url: str):
     import optuna
 
@@ -143,9 +150,7 @@ def test_two_sweeps_share_a_study_one_is_killed_and_resumed_and_it_matches_sqlit
     import optuna
 
     state = optuna.trial.TrialState
-    procs = {name: subprocess.Popen(_sweep_command(postgres.url, tmp_path / name), cwd=tmp_path,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-             for name in ("a", "b")}
+    procs = {name: _machine(postgres.url, tmp_path / name) for name in ("a", "b")}
     try:
         victim = procs["a"]
         deadline = time.monotonic() + 300
@@ -163,8 +168,7 @@ def test_two_sweeps_share_a_study_one_is_killed_and_resumed_and_it_matches_sqlit
         killed = mine[0].user_attrs["overrides"]
         victim.kill()
         victim.wait(30)
-        procs["a"] = subprocess.Popen(_sweep_command(postgres.url, tmp_path / "a"), cwd=tmp_path,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        procs["a"] = _machine(postgres.url, tmp_path / "a")  # the same command, started again
         for name, proc in procs.items():
             assert proc.wait(600) == 0, f"{name}: {proc.stderr.read()[-2000:]}"
     finally:
@@ -187,3 +191,5 @@ def test_two_sweeps_share_a_study_one_is_killed_and_resumed_and_it_matches_sqlit
               for t in _study(f"sqlite:///{tmp_path / 'alone.db'}").get_trials(
                   deepcopy=False, states=(state.COMPLETE,))}
     assert shared == single  # training is deterministic per seed: the same trials, the same values
+    for name in ("a", "b"):  # each machine wrote its report from its own folder
+        assert (tmp_path / name / "reports" / "sweep.json").is_file(), name
