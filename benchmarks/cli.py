@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from fmnist_edge.runtime import cliutil
-from fmnist_edge.runtime.amx import Amx
+from fmnist_edge.runtime.options import add_model_options
 
 from .plan import Plan
 
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         "it a bare file gets its accuracy against the labels only")
     add("--quick", action="store_true", help="fewer rounds and calls: a CI-sized run of about a "
         "minute (the same as --plan quick)")
-    add("--plan", type=cliutil.enum_choice(Plan), default=Plan.FULL, metavar=cliutil.enum_metavar(Plan),
+    add("--plan", **cliutil.choice(Plan), default=Plan.FULL,
         help="full (7 rounds × 2,000 calls, 3 cold starts), quick (3 × 300, 1) or tiny (1 × 30, no "
         "cold start: a smoke run under an emulator) (default: full)")
     add("--images", type=cliutil.positive_int, default=None, metavar="N",
@@ -42,9 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--gate", metavar="BASELINE", default=None,
         help="fail (exit 1) when accuracy or a same-run ratio regresses past BASELINE's tolerances")
     add("--no-keras", action="store_true", help="skip the Keras baseline even if TensorFlow is installed")
-    add("--amx", type=cliutil.enum_choice(Amx), default=None, metavar=cliutil.enum_metavar(Amx),
-        help="Intel AMX for this run: deny (faster int8 here; see README) or allow "
-        "(default: $FMNIST_AMX, else deny)")
+    add_model_options(p, only=("amx",))
     add("--data", metavar="DIR", default=None, help="Fashion-MNIST folder (default: the usual lookup)")
     add("--merge", action="store_true",
         help="instead of measuring, merge the benchmark.json files given as arguments (one per "

@@ -13,13 +13,12 @@ import json
 from pathlib import Path
 
 from fmnist_edge import plotting
-from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.formats import quantization_label
+from fmnist_edge.reports import write_report
 from fmnist_edge.tables import markdown_table
 
 from .device import report_cpu_class
-from .timing import dumps
 
 SCHEMA = 1
 
@@ -110,10 +109,8 @@ def fleet_table(fleet: dict) -> str:
 
 def write_fleet(fleet: dict, out: Path) -> list[Path]:
     """fleet.json and fleet.md (atomically), and fleet.png when matplotlib is installed."""
-    out.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(out / "fleet.json", dumps(fleet) + "\n")
-    atomic.write_text(out / "fleet.md", "# fmnist-edge fleet\n\n" + fleet_table(fleet) + "\n")
-    written = [out / "fleet.json", out / "fleet.md"]
+    written = write_report(out, "fleet", fleet,
+                           "# fmnist-edge fleet\n\n" + fleet_table(fleet) + "\n")
     if plotting.available():
         from .plots import fleet_plot
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from fmnist_edge.runtime import cliutil
-from fmnist_edge.runtime.amx import Amx
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.formats import Quantization
+from fmnist_edge.runtime.options import add_model_options
 from fmnist_edge.runtime.preprocessing import to_model_input
 from fmnist_edge.runtime.quiet import native_stderr_captured
 from fmnist_edge.tables import markdown_table
@@ -115,8 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     p = cliutil.ArgumentParser(prog="python -m fmnist_edge.benchmarks.layers",
                                description="Batch-1 time of each part of a CNN, float32 vs int8 TFLite.")
     p.add_argument("run_dir", nargs="?", default="artifacts/seed-cnn", help="run folder (default: %(default)s)")
-    p.add_argument("--amx", type=cliutil.enum_choice(Amx), default=None,
-                   metavar=cliutil.enum_metavar(Amx), help="Intel AMX for this process (default: $FMNIST_AMX, else deny)")
+    add_model_options(p, only=("amx",))
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

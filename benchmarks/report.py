@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.formats import Format, Quantization, quantization_label
 from fmnist_edge.runtime.labels import CLASS_NAMES
+from fmnist_edge.reports import write_report
 from fmnist_edge.tables import markdown_table
-
-from .timing import dumps
 
 
 def model_name(r: dict) -> str:
@@ -158,7 +156,4 @@ def readme_block(report: dict) -> str:
 
 def write_reports(report: dict, out: Path) -> list[Path]:
     """Write benchmark.json and benchmark.md (atomically); return their paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(out / "benchmark.json", dumps(report) + "\n")
-    atomic.write_text(out / "benchmark.md", markdown(report))
-    return [out / "benchmark.json", out / "benchmark.md"]
+    return write_report(out, "benchmark", report, markdown(report))

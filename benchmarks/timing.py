@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -117,8 +116,3 @@ def cold_start(args: list[str], code: str = COLD_RUNTIME, runs: int = 1,
         rss.append(int(kb) / 1024)  # VmHWM (KiB): this process's own peak; ru_maxrss survives exec
     return {"ms": float(np.median(inner)), "process_ms": float(np.median(process)),
             "peak_rss_mb": float(max(rss)), "runs": runs}
-
-
-def dumps(obj) -> str:
-    """JSON for reports (numpy scalars converted)."""
-    return json.dumps(obj, indent=2, default=lambda o: o.item() if hasattr(o, "item") else str(o))

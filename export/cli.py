@@ -39,16 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--calibration-samples", type=cliutil.positive_int, default=500, metavar="N",
         help="training images (stratified, never test images) used to calibrate int8 ranges "
         "(default: %(default)s)")
-    add("--calibration", type=cliutil.enum_choice(CalibrationMethod),
-        default=CalibrationMethod.MINMAX, metavar=cliutil.enum_metavar(CalibrationMethod),
+    add("--calibration", **cliutil.choice(CalibrationMethod), default=CalibrationMethod.MINMAX,
         help="how int8 activation ranges are set (ONNX; TFLite is always min/max); auto = score "
         "every method x 100/500/2000 images x per-channel on/off on the validation split and "
         "write the best (default: minmax)")
-    add("--onnx-activations", type=cliutil.enum_choice(OnnxActivations),
-        default=OnnxActivations.UINT8, metavar=cliutil.enum_metavar(OnnxActivations),
+    add("--onnx-activations", **cliutil.choice(OnnxActivations), default=OnnxActivations.UINT8,
         help="ONNX int8 activation type; uint8 (U8S8) measured faster on x86 (default: uint8)")
-    add("--onnx-weights", type=cliutil.enum_choice(OnnxWeights),
-        default=OnnxWeights.INT7, metavar=cliutil.enum_metavar(OnnxWeights),
+    add("--onnx-weights", **cliutil.choice(OnnxWeights), default=OnnxWeights.INT7,
         help="ONNX int8 weight type: int7 = int8 in 7 bits, exact on every CPU (x86 without VNNI "
         "overflows full-range weights); int8 = full range, exact on ARM and on x86 with VNNI; "
         "uint8 = U8U8, exact everywhere but slower on x86 with VNNI (default: int7)")
@@ -60,8 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the 10k-image self-check (faster; the manifest then has no accuracy)")
     add("--data", metavar="DIR", default=None,
         help="Fashion-MNIST folder (default: $FMNIST_DATA, then the Debian package location)")
-    add("--progress", type=cliutil.enum_choice(Progress), default=Progress.AUTO,
-        metavar=cliutil.enum_metavar(Progress),
+    add("--progress", **cliutil.choice(Progress), default=Progress.AUTO,
         help="progress on stderr: a live bar, one line per model, or none; on/off still mean "
         "bar/none (default: auto = a bar on a terminal, else lines)")
     add("--update-readme", metavar="FILE", default=None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
+from fmnist_edge.runtime import system
 from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.manifest import read_manifest, sha256_file
 
@@ -45,15 +46,12 @@ def artifact_entry(path: Path, fmt: str, quantization: str, classifier, extra: d
 
 def tool_versions() -> dict:
     """Versions of every library that touched the artifacts."""
-    from importlib import metadata
-
     versions = {"python": platform.python_version()}
     for dist in ("numpy", "tensorflow-cpu", "tensorflow", "keras", "tf2onnx", "onnx",
                  "onnxruntime", "ai-edge-litert", "fmnist-edge"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
+        version = system.installed_version(dist)
+        if version:
+            versions[dist] = version
     return versions
 
 

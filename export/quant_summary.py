@@ -9,11 +9,12 @@ pages quote the run, nothing typed by hand.
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 from pathlib import Path
 
-from fmnist_edge.runtime import cliutil
+from fmnist_edge.runtime import cliutil, system
 from fmnist_edge.tables import markdown_table
 
 from .quant_report import layer_order
@@ -79,12 +80,8 @@ def _budget(entries: list[dict]) -> str:
 
 
 def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        return f"{names[0]}, {len(names)} cores" if names else platform.machine()
-    except OSError:
-        return platform.machine()
+    model = system.cpu_model()
+    return f"{model}, {os.cpu_count()} cores" if model else platform.machine()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,7 @@ def artifacts_table(manifest: dict) -> str:
 
 def write_report(manifest: dict, folder: Path, table: str) -> Path:
     """``report.md`` (+ ``layer_error.png``, ``calibration.png``) in the export folder."""
-    from fmnist_edge.runtime import atomic
+    from fmnist_edge.reports import write_markdown
 
     from .quant_report import int8_sections, plot_calibration, plot_layer_error
 
@@ -42,9 +42,7 @@ def write_report(manifest: dict, folder: Path, table: str) -> Path:
                          plot_calibration(manifest, folder / "calibration.png")) if p]
     text = (f"# Export of {manifest['source']['file']}\n\n{table}\n\n"
             + "".join(f"![{p.stem}]({p.name})\n\n" for p in plots) + int8_sections(manifest))
-    path = folder / "report.md"
-    atomic.write_text(path, text.rstrip() + "\n")
-    return path
+    return write_markdown(folder, "report", text.rstrip() + "\n")
 
 
 def _quant_label(entry: dict) -> str:

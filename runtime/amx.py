@@ -29,6 +29,7 @@ import struct
 import sys
 from dataclasses import dataclass
 
+from .cliutil import member, values
 from .errors import FmnistError
 from .formats import Choice
 from .system import cpu_flags
@@ -85,12 +86,11 @@ def policy_from(value: str | Amx | None = None, default: Amx | None = None) -> A
     raw = value if value is not None else os.environ.get(ENV) or None
     if raw is None:
         return default
-    try:
-        return Amx(raw)
-    except ValueError:
+    found = member(Amx, raw)
+    if found is None:
         where = f"${ENV}" if value is None else "amx"
-        raise FmnistError(f"{where}={raw!r}: expected one of "
-                          f"{', '.join(a.value for a in Amx)}") from None
+        raise FmnistError(f"{where}={raw!r}: expected one of {values(Amx)}")
+    return found
 
 
 def command_policy(value: str | Amx | None = None) -> Amx:

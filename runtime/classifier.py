@@ -16,7 +16,7 @@ each other nor share a buffer, and every answer is the one a lone caller would g
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from .backends import format_runnable, missing_extra, open_runner, usable_format
 from .errors import FmnistError, first_line
 from .formats import Backend, Quantization, format_of
 from .labels import CLASS_NAMES
+from .options import ModelOptions
 from .preprocessing import IMAGE_SIZE, INPUT_SCALE
 from .quantize import dequantize, is_pixel_shift, quantize, quantize_images
 
@@ -75,41 +76,43 @@ class Classifier:
         self._idle = [self._slot(runner)]  # list.pop/append are atomic: no lock on the hot path
 
     @classmethod
-    def load(cls, path: str | Path, backend: str | Backend = "auto", threads: int | None = None,
-             format: str | None = None, quantization: str | None = None,
-             verify: bool = True, amx: str | None = None, choose: str | None = None,
-             max_drop: float = 0.5) -> "Classifier":
+    def load(cls, path: str | Path, options: ModelOptions | None = None,
+             **changes) -> "Classifier":
         """Load a .tflite/.onnx file, or the ``format``/``quantization`` model of an export folder.
 
-        In a folder the default is the int8 model of the first format a backend here can run
-        (TFLite, then ONNX); ``choose="fastest"`` instead times every variant whose recorded drop
-        is at most ``max_drop`` points and loads the fastest (cached; see
-        :mod:`fmnist_edge.runtime.choose`). The file's sha256 must match the manifest unless
-        ``verify=False``.
+        ``options`` (:class:`~fmnist_edge.runtime.options.ModelOptions`), with any of its fields
+        given as keywords on top (``Classifier.load(folder, threads=1)``). In a folder the default
+        is the int8 model of the first format a backend here can run (TFLite, then ONNX);
+        ``choose="fastest"`` instead times every variant whose recorded drop is at most
+        ``max_drop`` points and loads the fastest (cached; see :mod:`fmnist_edge.runtime.choose`).
+        The file's sha256 must match the manifest unless ``verify=False``.
         ``amx`` (``deny``/``allow``, default ``$FMNIST_AMX``) is applied once per process before
         the engine loads; with neither, the process is left as it is (one warning on a CPU with
         Intel AMX); see :mod:`fmnist_edge.runtime.amx`.
         """
-        backend = _backend(backend)
-        amx_policy.apply_policy(amx)
+        options = replace(options or ModelOptions(), **changes)
+        amx_policy.apply_policy(options.amx)
         path = Path(path)
         if path.is_dir():
             manifest = mf.read_manifest(path)
             if manifest is None:
                 raise FmnistError(f"{path}: no {mf.MANIFEST} here; pass a .tflite/.onnx file "
                                   "or an export folder written by fmnist-export")
-            if choose is not None:
-                return _chosen(cls, path, manifest, backend, threads, choose, max_drop, verify)
-            formats = [format] if format else _runnable_formats(backend)
-            entry = mf.choose_entry(manifest, path, formats, quantization or Quantization.INT8)
+            if options.choose is not None:
+                from .choose import choose_fastest
+
+                return choose_fastest(lambda file: cls.load(file, options, choose=None), path,
+                                      manifest, options.backend, options.threads, options.max_drop)
+            formats = [options.format] if options.format else _runnable_formats(options.backend)
+            entry = mf.choose_entry(manifest, path, formats, options.quantization or Quantization.INT8)
             file = path / entry["file"]
         else:
             file, manifest = path, mf.read_manifest(path.parent) if path.parent.is_dir() else None
             entry = mf.entry_for_file(manifest, path.name)
         data = _read_model(file)
-        if verify and entry:
+        if options.verify and entry:
             mf.verify(file, data, entry)
-        runner = open_runner(data, format_of(file), str(file), backend, threads)
+        runner = open_runner(data, format_of(file), str(file), options.backend, options.threads)
         labels, scale = _facts(entry, manifest, runner)
         _check_io(runner, file, len(labels))
         return cls(runner, labels, scale, file, entry)._probed()
@@ -253,28 +256,6 @@ class Classifier:
             raise OutputError(f"{self.path}: the model returned {p[i].tolist()} for image {i}, "
                               "not probabilities")
         return p
-
-
-def _backend(value) -> Backend:
-    try:
-        return Backend(value)
-    except ValueError:
-        valid = ", ".join(b.value for b in Backend)
-        raise FmnistError(f"unknown backend {value!r} (choose from {valid})") from None
-
-
-def _chosen(cls, folder: Path, manifest: dict, backend: Backend, threads, choose, max_drop, verify):
-    from .choose import Choose, choose_fastest
-
-    try:
-        Choose(choose)
-    except ValueError:
-        raise FmnistError(f"unknown choose={choose!r} (choose from "
-                          f"{', '.join(c.value for c in Choose)})") from None
-    if isinstance(max_drop, bool) or not isinstance(max_drop, (int, float)) or not max_drop >= 0:
-        raise FmnistError(f"max_drop must be a number of points >= 0, got {max_drop!r}")
-    return choose_fastest(lambda file: cls.load(file, backend, threads, verify=verify), folder,
-                          manifest, backend, threads, float(max_drop))
 
 
 def _runnable_formats(backend: Backend) -> list[str]:

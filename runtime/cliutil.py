@@ -21,44 +21,32 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    value = _parse(int, text, "a whole number")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def bounded(kind: type, low: float, high: float | None = None,
+            above: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite ``kind`` (int or float) >= ``low`` (> with ``above``), < ``high``."""
+    if high is not None:
+        need = f"must be in [{low:g}, {high:g})"
+    elif above:
+        need = "must be a positive number" if low == 0 else f"must be above {low:g}"
+    else:
+        need = "must be 0 or more" if low == 0 else f"must be at least {low:g}"
+    what = "a whole number" if kind is int else "a number"
+    top = float("inf") if high is None else high
+
+    def parse(text: str):
+        value = _parse(kind, text, what)
+        # NaN fails every comparison, so it is refused with the rest
+        if not ((value > low if above else value >= low) and value < top):
+            raise argparse.ArgumentTypeError(f"{need}, got {value if kind is int else text}")
+        return value
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    value = _parse(int, text, "a whole number")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite float > 0."""
-    value = _parse(float, text, "a number")
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """argparse type: a finite float >= 0."""
-    value = _parse(float, text, "a number")
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def unit_float(text: str) -> float:
-    """argparse type: a float in [0, 1)."""
-    value = _parse(float, text, "a number")
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
+positive_int = bounded(int, 1)
+non_negative_int = bounded(int, 0)
+positive_float = bounded(float, 0, above=True)
+non_negative_float = bounded(float, 0)
+unit_float = bounded(float, 0, 1)
 
 
 def int_list(text: str) -> tuple[int, ...]:
@@ -69,21 +57,31 @@ def int_list(text: str) -> tuple[int, ...]:
     return tuple(positive_int(p) for p in parts)
 
 
-def enum_choice(enum: type) -> Callable[[str], object]:
-    """argparse type for a str Enum; an unknown value lists the valid ones."""
+def choice(enum: type) -> dict:
+    """argparse keywords for a str Enum option: ``add_argument("--x", **choice(X), default=…)``.
+
+    An unknown value lists the valid ones; ``--help`` shows ``{a,b,c}`` as for plain choices.
+    """
     def parse(text: str):
-        try:
-            return enum(text)
-        except ValueError:
-            valid = ", ".join(e.value for e in enum)
-            raise argparse.ArgumentTypeError(f"invalid choice {text!r} (choose from {valid})") from None
+        found = member(enum, text)
+        if found is None:
+            raise argparse.ArgumentTypeError(f"invalid choice {text!r} (choose from {values(enum)})")
+        return found
     parse.__name__ = enum.__name__
-    return parse
+    return {"type": parse, "metavar": "{" + values(enum).replace(", ", ",") + "}"}
 
 
-def enum_metavar(enum: type) -> str:
-    """``{a,b,c}`` for a str Enum, as argparse shows plain choices."""
-    return "{" + ",".join(e.value for e in enum) + "}"
+def member(enum: type, value):
+    """The member of the str Enum ``enum`` whose value is ``value`` (or that is it), else None."""
+    try:
+        return enum(value)
+    except ValueError:
+        return None
+
+
+def values(enum: type) -> str:
+    """``a, b, c``: the valid values of a str Enum, for error messages."""
+    return ", ".join(e.value for e in enum)
 
 
 def _parse(kind: type, text: str, what: str):

@@ -7,8 +7,8 @@ import sys
 from dataclasses import dataclass
 from typing import TextIO
 
-from .formats import Backend, Format, Quantization
 from .images import Invert
+from .options import ModelOptions
 
 PROG = "fmnist-predict"
 
@@ -21,15 +21,8 @@ class PredictConfig:
     inputs: tuple[str, ...]
     top_k: int = 1
     as_json: bool = False
-    threads: int | None = None
-    backend: Backend = Backend.AUTO
-    format: Format | None = None
-    quantization: Quantization = Quantization.INT8
+    options: ModelOptions = ModelOptions()  # which model, on which engine (AMX: deny unless told)
     invert: Invert = Invert.AUTO
-    amx: str | None = None  # deny/allow; None: $FMNIST_AMX, else deny (see runtime.amx)
-    verify: bool = True
-    choose: str | None = None  # "fastest": time the in-budget variants here, load the fastest
-    max_drop: float = 0.5  # with choose: the largest recorded accuracy drop allowed, in points
 
 
 def predict(config: PredictConfig, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -38,15 +31,11 @@ def predict(config: PredictConfig, out: TextIO | None = None, err: TextIO | None
     Returns 2 when some input failed (each already reported), else 0. A model that cannot load
     raises FmnistError before anything is printed.
     """
-    from .amx import command_policy
     from .classifier import Classifier, InputError
     from .inputs import read_inputs
 
     out, err = out or sys.stdout, err or sys.stderr
-    clf = Classifier.load(config.model, backend=config.backend, threads=config.threads,
-                          format=config.format, quantization=config.quantization,
-                          verify=config.verify, amx=command_policy(config.amx),
-                          choose=config.choose, max_drop=config.max_drop)
+    clf = Classifier.load(config.model, config.options.for_command())
     failed = 0
     for batch in read_inputs(list(config.inputs), config.invert):
         error = batch.error

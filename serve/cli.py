@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 
 from fmnist_edge.runtime import cliutil
-from fmnist_edge.runtime.amx import Amx
-from fmnist_edge.runtime.choose import Choose
-from fmnist_edge.runtime.images import Invert
-from fmnist_edge.runtime.predict_cli import add_model_options
+from fmnist_edge.runtime.options import add_model_options, model_options
 
 from .config import DEFAULT_MAX_BODY, PROG, TOKEN_ENV, ServeConfig, parse_size
 
@@ -40,9 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     add("--host", default="127.0.0.1",
         help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 = every interface)")
     add("--port", type=_port, default=8000, help="TCP port; 0 = a free one, printed at start (default: 8000)")
-    add("--threads", type=cliutil.positive_int, default=None, metavar="N",
-        help="requests decoded and classified at once per process, in worker threads "
-        "(default: one per CPU)")
     add("--workers", type=cliutil.positive_int, default=1, metavar="N",
         help="server processes sharing the socket, each with its own copy of the model: one "
         "process's HTTP work uses one core, so N = the cores for throughput (default: 1)")
@@ -51,19 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         "prefer the variable: a command line is visible to other users)")
     add("--max-body", type=_size, default=DEFAULT_MAX_BODY, metavar="SIZE",
         help="largest request body, e.g. 8M or 512k; larger ones get 413 (default: 8M)")
-    add_model_options(p)
-    add("--choose", type=cliutil.enum_choice(Choose), default=None, metavar=cliutil.enum_metavar(Choose),
-        help="with an export folder: time the variants within --max-drop here and serve the "
-        "fastest (as fmnist-predict --choose)")
-    add("--max-drop", type=cliutil.non_negative_float, default=0.5, metavar="POINTS",
-        help="with --choose: the largest accuracy drop a variant may have (default: %(default)s)")
-    add("--invert", type=cliutil.enum_choice(Invert), default=Invert.AUTO,
-        metavar=cliutil.enum_metavar(Invert),
-        help="negate images: auto = when the border is light, yes, or no (default: auto)")
-    add("--amx", type=cliutil.enum_choice(Amx), default=None, metavar=cliutil.enum_metavar(Amx),
-        help="Intel AMX: deny or allow (default: $FMNIST_AMX, else deny)")
-    add("--no-verify", action="store_true",
-        help="load the model even if its sha256 does not match the export manifest")
+    add_model_options(p, helps={
+        "threads": "requests decoded and classified at once per process, in worker threads, each "
+                   "calling the engine with one thread (default: one per CPU)"})
     add("--access-log", action="store_true", help="log one line per request on stderr (default: off)")
     return p
 
@@ -71,11 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``fmnist-serve``: 0 after SIGTERM/SIGINT drained it, 2 when it cannot start."""
     args = build_parser().parse_args(argv)
+    # --threads sizes the request pool here; the engine gets one thread a call (Service.load)
+    options = replace(model_options(args), threads=None)
     config = ServeConfig(args.model, host=args.host, port=args.port, threads=args.threads,
                          workers=args.workers, token=args.token or os.environ.get(TOKEN_ENV) or None,
-                         max_body=args.max_body, format=args.format, quantization=args.quantization,
-                         choose=args.choose, max_drop=args.max_drop, backend=args.backend,
-                         invert=args.invert, amx=args.amx, verify=not args.no_verify,
+                         max_body=args.max_body, options=options, invert=args.invert,
                          access_log=args.access_log)
     from .server import serve
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from fmnist_edge.runtime.formats import Backend, Format, Quantization
 from fmnist_edge.runtime.images import Invert
+from fmnist_edge.runtime.options import ModelOptions
 
 PROG = "fmnist-serve"
 TOKEN_ENV = "FMNIST_SERVE_TOKEN"
@@ -28,14 +28,8 @@ class ServeConfig:
     workers: int = 1  # server processes on the one socket (each loads the model: RSS × workers)
     token: str | None = None  # None: no authentication
     max_body: int = DEFAULT_MAX_BODY
-    format: Format | None = None
-    quantization: Quantization = Quantization.INT8
-    choose: str | None = None
-    max_drop: float = 0.5
-    backend: Backend = Backend.AUTO
+    options: ModelOptions = ModelOptions()  # which model, on which engine (threads: see Service)
     invert: Invert = Invert.AUTO
-    amx: str | None = None
-    verify: bool = True
     access_log: bool = False  # uvicorn's line per request: off by default, a device's log is small
 
     def pool_size(self) -> int:

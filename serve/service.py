@@ -8,7 +8,7 @@ so requests neither wait for one interpreter nor share a buffer.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,12 +61,8 @@ class Service:
         The engine gets one thread per call: the pool's threads are the parallelism, and two
         levels of it on a 2- or 4-core board only make the calls fight over the cores.
         """
-        from fmnist_edge.runtime.amx import command_policy
-
-        classifier = Classifier.load(config.model, backend=config.backend, threads=1,
-                                     format=config.format, quantization=config.quantization,
-                                     verify=config.verify, amx=command_policy(config.amx),
-                                     choose=config.choose, max_drop=config.max_drop)
+        options = replace(config.options.for_command(), threads=1)
+        classifier = Classifier.load(config.model, options)
         service = cls(classifier, config)
         service.classify([Upload("warm-up", _png())], 1)  # Pillow loads its PNG plugin
         return service  # on first use: 60 ms that the first request would otherwise pay

@@ -30,8 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="parent folder of run folders (default: %(default)s)")
     add("--name", default=None,
         help="run folder name under --out (default: the model kind, e.g. seed-cnn)")
-    add("--progress", type=cliutil.enum_choice(Progress), default=Progress.AUTO,
-        metavar=cliutil.enum_metavar(Progress),
+    add("--progress", **cliutil.choice(Progress), default=Progress.AUTO,
         help="Keras progress output: a live bar, one line per epoch, or none; epoch still means "
         "lines (default: auto = a bar on a terminal, else lines)")
     return p
@@ -39,8 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_network(add) -> None:
     """Options that shape the network."""
-    add("--model", type=cliutil.enum_choice(ModelKind), default=ModelKind.SEED_CNN,
-        metavar=cliutil.enum_metavar(ModelKind),
+    add("--model", **cliutil.choice(ModelKind), default=ModelKind.SEED_CNN,
         help="network: seed-cnn = the tutorial CNN (conv → pool → dense), ann = feed-forward "
         "dense layers only, edge-cnn = three small batch-normalized conv blocks built for int8 "
         "(default: seed-cnn)")
@@ -88,8 +86,7 @@ def _add_training(add) -> None:
     add("--label-smoothing", type=cliutil.unit_float, default=0.0,
         help="train towards 1 − s for the true class and s/10 for every class instead of 1/0, "
         "which discourages over-confident outputs (default: %(default)s)")
-    add("--schedule", type=cliutil.enum_choice(Schedule), default=None,
-        metavar=cliutil.enum_metavar(Schedule),
+    add("--schedule", **cliutil.choice(Schedule), default=None,
         help="learning rate over time: constant, or cosine = one warm-up epoch, then a smooth "
         "decay to 0 (default: cosine for edge-cnn, constant otherwise)")
     add("--seed", type=cliutil.non_negative_int, default=0,
@@ -100,7 +97,7 @@ def _add_training(add) -> None:
 
 
 def _choice(add, flag: str, enum: type, default, text: str) -> None:
-    add(flag, type=cliutil.enum_choice(enum), default=default, metavar=cliutil.enum_metavar(enum),
+    add(flag, **cliutil.choice(enum), default=default,
         help=f"{text} (default: {default.value})")
 
 

@@ -6,12 +6,11 @@ import datetime
 import subprocess
 from pathlib import Path
 
-from fmnist_edge.runtime import atomic
+from fmnist_edge.reports import write_report
 from fmnist_edge.tables import markdown_table
 
 from . import wheels as pi_wheels
 from ..environment import git_commit
-from ..timing import dumps
 
 SCHEMA = 1
 
@@ -140,7 +139,4 @@ def readme_block(report: dict) -> str:
 
 def write(report: dict, out: Path) -> list[Path]:
     """Write pi.json and pi.md into ``out`` atomically."""
-    out.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(out / "pi.json", dumps(report) + "\n")
-    atomic.write_text(out / "pi.md", markdown(report))
-    return [out / "pi.json", out / "pi.md"]
+    return write_report(out, "pi", report, markdown(report))

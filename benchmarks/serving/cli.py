@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(config, out: Path, readme: str | None, argv) -> int:
     from fmnist_edge.readme import check_block, replace_block
-    from fmnist_edge.runtime.atomic import write_json, write_text
+    from fmnist_edge.reports import write_report
 
     from .bench import run_load
     from .report import markdown, summary
@@ -64,9 +64,7 @@ def _run(config, out: Path, readme: str | None, argv) -> int:
         check_block(readme, "serve")  # fail before minutes of load, not after
     result = run_load(config, say=lambda line: print(line, flush=True))
     command = "make serve-bench" if readme else " ".join([PROG, *(argv or sys.argv[1:])])
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "serve.json", result)
-    write_text(out / "serve.md", markdown(result, command))
+    write_report(out, "serve", result, markdown(result, command))
     if readme:
         replace_block(readme, "serve", f"Written by `{command}`.\n\n" + summary(result))
     print(summary(result))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -21,9 +21,9 @@ from fmnist_edge.runtime.errors import FmnistError
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Level:
-    """What one concurrency level measured."""
+    """What one concurrency level measured (the lists fill while it runs; the times are set after)."""
 
     clients: int
     latencies: list[float] = field(default_factory=list)  # seconds, per answered request
@@ -131,9 +131,7 @@ async def _run(server, url: str, clients: int, bodies, expected, requests: int, 
     state = {"next": 0, "limit": requests, "deadline": time.perf_counter() + seconds}
     cpu, start = server.cpu_seconds(), time.perf_counter()
     await asyncio.gather(*(_client(url, bodies, expected, state, level) for _ in range(clients)))
-    level.wall = time.perf_counter() - start
-    level.server_cpu = server.cpu_seconds() - cpu
-    return level
+    return replace(level, wall=time.perf_counter() - start, server_cpu=server.cpu_seconds() - cpu)
 
 
 def run_level(server, clients: int, bodies: list[bytes], expected: list[int], requests: int,

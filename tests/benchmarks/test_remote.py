@@ -5,7 +5,6 @@ key and user key in a temporary folder, on 127.0.0.1 at a free port, with this m
 import getpass
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ import pytest
 
 from fmnist_edge.benchmarks import cli
 from fmnist_edge.benchmarks.remote import RemoteError, split_target
+
+from ..servers import TestServer, free_port, stop_process, wait_for_port
 
 SSHD = "/usr/sbin/sshd"
 
@@ -27,17 +28,15 @@ def test_targets_parse_and_malformed_ones_are_refused():
             split_target(bad)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
+class Server(TestServer):
     """One sshd on 127.0.0.1 and the client options that reach it with a known host key."""
 
     def __init__(self, root: Path, env: dict) -> None:
-        self.root, self.port = root, _free_port()
+        super().__init__()
+        self.root, self.env, self.proc = root, env, None
+
+    def start(self) -> None:
+        root, env = self.root, self.env
         root.mkdir(parents=True)
         for key in ("host_key", "id"):
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(root / key)],
@@ -54,18 +53,11 @@ class Server:
             + (f"SetEnv {set_env}\n" if set_env else ""))
         if os.geteuid() == 0:
             Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation dir
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(root / "sshd_config")],
-                                     stdout=subprocess.DEVNULL, stderr=open(root / "sshd.log", "w"))
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"sshd did not start: {(root / 'sshd.log').read_text()[-500:]}")
+        with open(root / "sshd.log", "w") as log:
+            self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(root / "sshd_config")],
+                                         stdout=subprocess.DEVNULL, stderr=log)
+        if not wait_for_port(self.port, self.proc):
+            raise RuntimeError(f"sshd did not start: {(root / 'sshd.log').read_text()[-500:]}")
 
     @property
     def target(self) -> str:
@@ -77,12 +69,8 @@ class Server:
         return [arg for o in opts for arg in ("--ssh-option", o)]
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +79,8 @@ def device(tmp_path_factory):
         pytest.skip("openssh-server is not installed (make test installs it when root)")
     root = tmp_path_factory.mktemp("device")
     (root / "tmp").mkdir()
-    server = Server(root / "sshd", {"XDG_CACHE_HOME": root / "cache", "TMPDIR": root / "tmp"})
-    yield server, root
-    server.stop()
+    with Server(root / "sshd", {"XDG_CACHE_HOME": root / "cache", "TMPDIR": root / "tmp"}) as server:
+        yield server, root
 
 
 def _staged(root: Path) -> list[str]:
@@ -134,7 +121,7 @@ def _error(capsys) -> str:
 @pytest.mark.slow
 def test_a_wrong_port_and_an_unknown_host_key_are_one_line_each(device, export_dir, tmp_path, capsys):
     server, _ = device
-    closed = server.target.rsplit(":", 1)[0] + f":{_free_port()}"
+    closed = server.target.rsplit(":", 1)[0] + f":{free_port()}"
     assert cli.main([str(export_dir), "--remote", closed, *server.options(), *TINY]) == 2
     assert "step connect:" in (line := _error(capsys)) and "refused the connection" in line
     empty = tmp_path / "known_hosts"
@@ -147,12 +134,9 @@ def test_a_wrong_port_and_an_unknown_host_key_are_one_line_each(device, export_d
 def test_no_python3_on_the_device_path(tmp_path, export_dir, capsys):
     if not Path(SSHD).exists():
         pytest.skip("openssh-server is not installed")
-    server = Server(tmp_path / "sshd", {"PATH": "/nonexistent"})
-    try:
+    with Server(tmp_path / "sshd", {"PATH": "/nonexistent"}) as server:
         assert cli.main([str(export_dir), "--remote", server.target, *server.options(), *TINY]) == 2
         assert "no python3 on the device's PATH" in _error(capsys)
-    finally:
-        server.stop()
 
 
 def _until_the_device_benchmarks(server, export_dir, out, name, plan):

@@ -88,7 +88,7 @@ def test_a_corrupt_cache_is_ignored_with_a_warning_and_rebuilt(folder, monkeypat
 
 
 def test_bad_choices_are_one_line_errors(folder, tmp_path):
-    with pytest.raises(FmnistError, match="unknown choose='slowest'"):
+    with pytest.raises(FmnistError, match="unknown choose 'slowest'"):
         Classifier.load(folder, choose="slowest")
     with pytest.raises(FmnistError, match="max_drop must be a number"):
         Classifier.load(folder, choose="fastest", max_drop=-1)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from ..servers import TestServer
 
 USER, PASSWORD, DATABASE = "fmnist", "sweep-test-password", "sweeps"
 
@@ -25,20 +26,14 @@ def binaries() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PostgresServer:
+class PostgresServer(TestServer):
     """``with PostgresServer() as pg: pg.url`` → ``postgresql://fmnist:…@127.0.0.1:PORT/sweeps``."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.bin = binaries()
         if self.bin is None:
             raise RuntimeError("PostgreSQL is missing: make postgres (apt-get install postgresql)")
-        self.port = _free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="fmnist-pg-"))
         self.data = self.folder / "data"
         self.as_root = os.geteuid() == 0
@@ -52,15 +47,7 @@ class PostgresServer:
         return subprocess.run(prefix + list(command), capture_output=True, text=True, timeout=120,
                               check=check, cwd=self.folder)
 
-    def __enter__(self) -> "PostgresServer":
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def _start(self) -> None:
+    def start(self) -> None:
         (self.folder / "password").write_text(PASSWORD + "\n")
         if self.as_root:
             shutil.chown(self.folder, "postgres", "postgres")
@@ -86,6 +73,3 @@ class PostgresServer:
                 if done.returncode == 0 or not self.running():
                     break
         shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

@@ -11,9 +11,10 @@ pytest.importorskip("optuna")
 pytest.importorskip("tensorflow")
 
 from fmnist_edge.runtime.errors import FmnistError  # noqa: E402
-from fmnist_edge.train import sweep_cli, sweep_run  # noqa: E402
+from fmnist_edge.train.sweep import cli as sweep_cli  # noqa: E402
+from fmnist_edge.train.sweep import run as sweep_run  # noqa: E402
 from fmnist_edge.train.config import ModelKind  # noqa: E402
-from fmnist_edge.train.sweep_study import Mode, SweepConfig, ablation_plan  # noqa: E402
+from fmnist_edge.train.sweep.study import Mode, SweepConfig, ablation_plan  # noqa: E402
 
 
 def test_ablation_plan_changes_one_hyperparameter_per_trial():
@@ -92,7 +93,7 @@ def test_zero_trials_is_a_usage_error(capsys):
 
 
 def test_edge_sweep_varies_block_widths_not_the_seed_filters():
-    from fmnist_edge.train import sweep_space
+    from fmnist_edge.train.sweep import space as sweep_space
 
     assert "block_filters" not in sweep_space.parse_names(None)
     names = sweep_space.parse_names(None, ModelKind.EDGE_CNN)
@@ -164,8 +165,8 @@ def test_search_skips_configurations_over_budget_without_counting_them(tmp_path)
 
 
 def test_regularizers_are_opt_in_and_parse():
-    from fmnist_edge.train import sweep_space
-    from fmnist_edge.train.sweep_study import value_of
+    from fmnist_edge.train.sweep import space as sweep_space
+    from fmnist_edge.train.sweep.study import value_of
 
     assert not set(sweep_space.OPT_IN) & set(sweep_space.parse_names(None))
     assert sweep_space.parse_names("dropout,erasing") == ("dropout", "erasing")
@@ -184,7 +185,7 @@ def test_regularizers_are_opt_in_and_parse():
 
 def test_search_report_prints_fmnist_train_options():
     from fmnist_edge.train import cli
-    from fmnist_edge.train.sweep_report import _flags
+    from fmnist_edge.train.sweep.report import _flags
 
     text = _flags({"block_filters": "16-32-64", "erasing": "off", "dropout": 0.2})
     assert text == "--block-filters 16,32,64 --no-erasing --dropout 0.2"
@@ -195,7 +196,7 @@ def test_search_report_prints_fmnist_train_options():
 
 
 def test_base_replaces_the_recipe_and_a_study_keeps_its_base(tmp_path, capsys):
-    from fmnist_edge.train.sweep_report import command
+    from fmnist_edge.train.sweep.report import command
 
     argv = ["--model", "edge-cnn", "--epochs", "2", "--params", "block_filters,erasing",
             "--set", "block_filters=16-32-64", "--base", "block_filters=24-32-64",
@@ -246,7 +247,7 @@ def test_search_samples_the_regularizers_it_is_given(tmp_path):
 
 
 def test_a_chatty_worker_runs_alongside_and_its_last_error_is_reported(tmp_path):
-    from fmnist_edge.train.sweep_run import start_workers, wait_workers
+    from fmnist_edge.train.sweep.run import start_workers, wait_workers
 
     done = tmp_path / "done"
     # 200 KiB of warnings (a pipe holds 64 KiB), then the marker, then a traceback's last line

@@ -14,8 +14,9 @@ import pytest
 pytest.importorskip("optuna")
 pytest.importorskip("psycopg")
 
-from fmnist_edge.train import sweep_cli, sweep_run  # noqa: E402
-from fmnist_edge.train.sweep_study import SweepConfig  # noqa: E402
+from fmnist_edge.train.sweep import cli as sweep_cli  # noqa: E402
+from fmnist_edge.train.sweep import run as sweep_run  # noqa: E402
+from fmnist_edge.train.sweep.study import SweepConfig  # noqa: E402
 
 from .postgres import DATABASE, PASSWORD, USER, PostgresServer  # noqa: E402
 from .test_sweep import Interrupt  # noqa: E402
@@ -69,7 +70,7 @@ def test_each_failure_to_open_is_one_line_exit_2_and_writes_nothing(postgres, tm
 def test_a_missing_driver_names_the_extra(postgres, tmp_path):
     """As without the [postgres] extra: psycopg cannot be imported."""
     code = ("import sys; sys.modules['psycopg'] = None; sys.modules['psycopg2'] = None\n"
-            "from fmnist_edge.train.sweep_cli import main\n"
+            "from fmnist_edge.train.sweep.cli import main\n"
             f"sys.exit(main(['--storage', {postgres.url!r}, '--out', {str(tmp_path / 'out')!r}]))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr
@@ -126,7 +127,7 @@ PLAN = ["--params", "filters", "--set", "filters=8,16,64", "--epochs", "1", "--h
 
 
 def _sweep_command(url: str, out) -> list[str]:
-    return [sys.executable, "-m", "fmnist_edge.train.sweep_cli", *PLAN, "--storage", url,
+    return [sys.executable, "-m", "fmnist_edge.train.sweep.cli", *PLAN, "--storage", url,
             "--study", "two-machines", "--out", str(out)]
 
 

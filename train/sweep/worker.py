@@ -1,4 +1,4 @@
-"""One worker of a sweep: ``python -m fmnist_edge.train.sweep_worker CONFIG.json`` (started by sweep_run).
+"""One worker of a sweep: ``python -m fmnist_edge.train.sweep.worker CONFIG.json`` (started by sweep.run).
 
 Not a user command: ``fmnist-sweep --workers N`` starts N - 1 of these on the study it opened.
 """
@@ -14,13 +14,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run trials of the sweep described in CONFIG.json until the study has none left."""
     from fmnist_edge.runtime import cliutil
 
-    p = cliutil.ArgumentParser(prog="python -m fmnist_edge.train.sweep_worker",
+    p = cliutil.ArgumentParser(prog="python -m fmnist_edge.train.sweep.worker",
                                description="Internal: one worker process of an fmnist-sweep.")
     p.add_argument("config", metavar="CONFIG.json", help="the sweep, as fmnist-sweep wrote it")
     args = p.parse_args(argv)
 
     def action() -> int:
-        from .sweep_study import SweepConfig, run_worker
+        from .study import SweepConfig, run_worker
 
         run_worker(SweepConfig.from_json(json.loads(Path(args.config).read_text())))
         return 0

@@ -11,7 +11,7 @@ from typing import Callable
 
 from fmnist_edge.runtime.dataset import FashionMNIST
 
-from .config import TrainConfig
+from ..config import TrainConfig
 
 # An int8 TFLite file is about one byte per parameter plus 6-8 KB of graph, per-channel scales and
 # int32 biases (measured: tutorial CNN 542,230 params → 535 KB; edge CNN 61,210 → 67.8 KB).
@@ -40,7 +40,7 @@ def model_cost(config: TrainConfig) -> dict:
     """Parameters, multiply-accumulates per image and the estimated int8 file size, untrained."""
     import keras
 
-    from .models import build_model, count_macs
+    from ..models import build_model, count_macs
 
     model = build_model(config)
     params = int(model.count_params())
@@ -55,7 +55,7 @@ def train_trial(config: TrainConfig, data: FashionMNIST,
     """Train ``config``; ``report(epoch, val_accuracy)`` returning True stops training (pruned)."""
     import keras
 
-    from .fit import fit
+    from ..fit import fit
 
     stopper = _reporter(report) if report else None
     result = fit(config, data, verbose=0, test=False, callbacks=[stopper] if stopper else None)

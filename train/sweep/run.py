@@ -1,6 +1,6 @@
 """``sweep``: what ``fmnist-sweep`` does — this process and its workers on one study, then the report.
 
-Workers are ``python -m fmnist_edge.train.sweep_worker CONFIG.json`` processes on the same
+Workers are ``python -m fmnist_edge.train.sweep.worker CONFIG.json`` processes on the same
 Optuna storage; each takes the next trial the study hands out.
 """
 
@@ -15,7 +15,7 @@ from typing import Callable
 
 from fmnist_edge.runtime.errors import FmnistError
 
-from . import sweep_storage
+from . import storage as sweep_storage
 
 
 class WorkerError(FmnistError):
@@ -30,7 +30,7 @@ def sweep(config, out: Path, readme: str | None = None, block: str = "sweep",
     ``block`` (checked first)."""
     from fmnist_edge.readme import check_block, replace_block
 
-    from .sweep_report import readme_block
+    from .report import readme_block
 
     if readme:  # before hours of training, not after
         check_block(readme, block)
@@ -42,9 +42,9 @@ def sweep(config, out: Path, readme: str | None = None, block: str = "sweep",
 
 def run_sweep(config, out: Path, train_fn: Callable | None = None) -> dict:
     """Plan (ablation), run this process and ``workers - 1`` more on the study, write the report."""
-    from . import sweep_report
-    from .sweep_study import Mode, ablation_plan, enqueue_missing, open_study, pin_base, run_worker
-    from .sweep_trial import train_trial
+    from . import report as sweep_report
+    from .study import Mode, ablation_plan, enqueue_missing, open_study, pin_base, run_worker
+    from .trial import train_trial
 
     study = open_study(config)
     pin_base(study, config)
@@ -52,7 +52,7 @@ def run_sweep(config, out: Path, train_fn: Callable | None = None) -> dict:
         enqueue_missing(study, ablation_plan(config))
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(config.to_json(), f)
-    workers = start_workers([sys.executable, "-m", "fmnist_edge.train.sweep_worker", f.name],
+    workers = start_workers([sys.executable, "-m", "fmnist_edge.train.sweep.worker", f.name],
                             config.workers - 1)
     try:
         run_worker(config, train_fn or train_trial)
@@ -72,8 +72,8 @@ def report_study(config, out: Path) -> dict:
     Its options must plan the same study (the same command the workers ran): the report lays
     the trials out against the plan and the base the study recorded.
     """
-    from . import sweep_report
-    from .sweep_study import open_study, pin_base
+    from . import report as sweep_report
+    from .study import open_study, pin_base
 
     study = open_study(config, create=False)
     pin_base(study, config, record=False)

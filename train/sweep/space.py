@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from fmnist_edge.runtime.errors import FmnistError
 
-from .config import Activation, Initializer, ModelKind, Optimizer, TrainConfig
+from ..config import Activation, Initializer, ModelKind, Optimizer, TrainConfig
 
 
 @dataclass(frozen=True)

@@ -8,27 +8,26 @@ from pathlib import Path
 
 from fmnist_edge.runtime import cliutil
 
-from .config import ModelKind
+from ..config import ModelKind
 
 PROG = "fmnist-sweep"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``fmnist-sweep``."""
-    from .sweep_space import SPACE
-    from .sweep_study import Mode
+    from .space import SPACE
+    from .study import Mode
 
     p = cliutil.ArgumentParser(prog=PROG, description="Sweep hyperparameters on Fashion-MNIST with "
                                "Optuna: one at a time from the tutorial's values (ablation), or a "
                                "joint TPE search inside an edge budget. Trials are scored on the "
                                "5k validation split; the test set is not used.")
     add = p.add_argument
-    add("--mode", type=cliutil.enum_choice(Mode), default=Mode.ABLATION,
-        metavar=cliutil.enum_metavar(Mode),
+    add("--mode", **cliutil.choice(Mode), default=Mode.ABLATION,
         help="ablation = vary one hyperparameter at a time; search = TPE over all of them with "
         "median pruning (default: ablation)")
-    add("--model", type=cliutil.enum_choice(ModelKind), default=ModelKind.SEED_CNN,
-        metavar=cliutil.enum_metavar(ModelKind), help="network to sweep (default: seed-cnn)")
+    add("--model", **cliutil.choice(ModelKind), default=ModelKind.SEED_CNN,
+        help="network to sweep (default: seed-cnn)")
     add("--params", metavar="NAME[,NAME...]", default=None,
         help=f"hyperparameters to vary, from: {', '.join(SPACE)} (default: all that apply to the "
         "model except the regularizers dropout, label_smoothing and erasing; block_filters is "
@@ -37,27 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace a hyperparameter's ablation values or search range; repeatable")
     add("--base", action="append", default=[], metavar="NAME=VALUE",
         help="start from VALUE instead of the recipe's (tutorial's) value of NAME; repeatable")
-    add("--epochs", type=cliutil.positive_int, default=3,
-        help="epochs per trial: the budget that keeps a sweep short (default: %(default)s)")
-    add("--trials", type=cliutil.positive_int, default=30,
-        help="search: finished trials to reach, across all workers (default: %(default)s)")
-    add("--storage", default="sqlite:///reports/sweep.db", metavar="URL",
-        help="Optuna storage URL: SQLite file (default: %(default)s) or e.g. "
-        "postgresql://user:pass@host/db so several machines share one study")
-    add("--study", default=None, help="study name (default: MODE-MODEL-EPOCHSep)")
-    add("--workers", type=cliutil.positive_int, default=1,
-        help="worker processes sharing the storage (default: %(default)s)")
-    add("--max-params", type=cliutil.positive_int, default=None, help="skip configurations with more parameters")
-    add("--max-macs", type=cliutil.positive_int, default=None,
-        help="skip configurations with more multiply-accumulates per image")
-    add("--max-int8-kb", type=cliutil.positive_float, default=None,
-        help="skip configurations whose int8 TFLite file would exceed this (estimated from parameters)")
+    _add_study_options(p)
     add("--seed", type=cliutil.non_negative_int, default=0, help="training and sampler seed (default: 0)")
     add("--out", default="reports", metavar="DIR", help="report folder (default: %(default)s)")
     add("--data", metavar="DIR", default=None, help="Fashion-MNIST folder (default: the usual lookup)")
-    add("--heartbeat", type=cliutil.positive_float, default=20.0, metavar="SECONDS",
-        help="a running trial's heartbeat; one silent for 3 beats (a killed worker) is failed "
-        "and, in an ablation, queued again for a live worker (default: %(default)s)")
     add("--report-only", action="store_true",
         help="write sweep.md/json/png of the study in --storage without training (the same "
         "options the workers ran, so any machine can report a shared study)")
@@ -69,11 +51,35 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_study_options(p: argparse.ArgumentParser) -> None:
+    """The budget of each trial and of the study, and where the study lives."""
+    add = p.add_argument
+    add("--epochs", type=cliutil.positive_int, default=3,
+        help="epochs per trial: the budget that keeps a sweep short (default: %(default)s)")
+    add("--trials", type=cliutil.positive_int, default=30,
+        help="search: finished trials to reach, across all workers (default: %(default)s)")
+    add("--storage", default="sqlite:///reports/sweep.db", metavar="URL",
+        help="Optuna storage URL: SQLite file (default: %(default)s) or e.g. "
+        "postgresql://user:pass@host/db so several machines share one study")
+    add("--study", default=None, help="study name (default: MODE-MODEL-EPOCHSep)")
+    add("--workers", type=cliutil.positive_int, default=1,
+        help="worker processes sharing the storage (default: %(default)s)")
+    add("--heartbeat", type=cliutil.positive_float, default=20.0, metavar="SECONDS",
+        help="a running trial's heartbeat; one silent for 3 beats (a killed worker) is failed "
+        "and, in an ablation, queued again for a live worker (default: %(default)s)")
+    add("--max-params", type=cliutil.positive_int, default=None,
+        help="skip configurations with more parameters")
+    add("--max-macs", type=cliutil.positive_int, default=None,
+        help="skip configurations with more multiply-accumulates per image")
+    add("--max-int8-kb", type=cliutil.positive_float, default=None,
+        help="skip configurations whose int8 TFLite file would exceed this (estimated from parameters)")
+
+
 def config_from_args(args: argparse.Namespace):
     """The SweepConfig the options describe (bad names, values and ranges: one-line errors)."""
-    from . import sweep_space
-    from .sweep_study import Mode, SweepConfig
-    from .sweep_trial import Budget
+    from . import space as sweep_space
+    from .study import Mode, SweepConfig
+    from .trial import Budget
 
     space = dict(sweep_space.SPACE)
     for setting in args.set:
@@ -90,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def action() -> int:
-        from .sweep_run import sweep
-        from .sweep_storage import label
+        from .run import sweep
+        from .storage import label
 
         config = config_from_args(args)
         report = sweep(config, Path(args.out), args.update_readme, args.readme_block,

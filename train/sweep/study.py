@@ -19,9 +19,10 @@ from typing import Callable
 from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.formats import Choice
 
-from . import sweep_space, sweep_storage
-from .config import ModelKind, TrainConfig
-from .sweep_trial import Budget, model_cost, train_trial
+from ..config import ModelKind, TrainConfig
+from . import space as sweep_space
+from . import storage as sweep_storage
+from .trial import Budget, model_cost, train_trial
 
 HEARTBEAT_S = 20  # a RUNNING trial without a heartbeat for GRACE_TIMES beats is taken as dead
 GRACE_TIMES = 3

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 from pathlib import Path
 
-from fmnist_edge.runtime import atomic
+from fmnist_edge.reports import write_report
 from fmnist_edge.tables import markdown_table
 
-from . import sweep_space, sweep_storage
-from .config import ModelKind
-from .sweep_study import Mode, SweepConfig, value_of
+from ..config import ModelKind
+from . import space as sweep_space
+from . import storage as sweep_storage
+from .study import Mode, SweepConfig, value_of
 
 
 def trial_rows(study) -> list[dict]:
@@ -170,10 +170,8 @@ def _flags(overrides: dict) -> str:
 
 def write(report: dict, out: Path) -> list[Path]:
     """sweep.json, sweep.md and the per-hyperparameter PNGs, atomically."""
-    from .sweep_plots import save_curves
+    from .plots import save_curves
 
     out.mkdir(parents=True, exist_ok=True)
     plots = save_curves(report, out) if report["mode"] == "ablation" else {}
-    atomic.write_text(out / "sweep.json", json.dumps(report, indent=2, default=str) + "\n")
-    atomic.write_text(out / "sweep.md", markdown(report, plots))
-    return [out / "sweep.json", out / "sweep.md", *plots.values()]
+    return [*write_report(out, "sweep", report, markdown(report, plots)), *plots.values()]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fmnist_edge import plotting
 
-from . import sweep_space
+from . import space as sweep_space
 
 
 def save_curves(report: dict, out: Path) -> dict[str, Path]:
