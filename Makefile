@@ -8,16 +8,23 @@ STAMP := $(VENV)/.installed
 DATA_DIR := /usr/share/datasets/fashion-mnist
 SEEDS ?= 0 1 2
 PYTEST_ARGS ?=
+# Generated blocks in tracked files (README.md, docs/*.md) are rewritten only when asked: `make docs`
+# rewrites the blocks of make run's commands from this machine; UPDATE_DOCS=1 lets another target
+# write its own block (make serve-bench UPDATE_DOCS=1). Without it, targets write under artifacts/
+# and reports/ only, so make run and make test leave the checkout as it was.
+UPDATE_DOCS ?=
 
 RUN := artifacts/seed-cnn
 EDGE := artifacts/edge-cnn
 
-.PHONY: run test setup venv data qemu sshd browser postgres train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help
+.PHONY: run docs test setup venv data qemu sshd browser postgres train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)) and"
 	@echo "             the edge CNN, export both CNNs to every TFLite/ONNX format, benchmark them side by side"
 	@echo "make test  - set up, train+export the tutorial CNN if missing, quick benchmark gate, test suite"
+	@echo "make docs  - after make run: export, benchmark, Pi check again and rewrite the generated blocks"
+	@echo "             of README.md and docs/ (other targets touch them only with UPDATE_DOCS=1)"
 	@echo "make bench - the full benchmark of $(RUN)/export into reports/"
 	@echo "make edge-seeds - the edge CNN with seeds $(EDGE_SEEDS) too, and the runs table in docs/train.md"
 	@echo "make sweep - the hyperparameter ablation (fmnist-sweep, $(SWEEP_EPOCHS) epochs per trial) into reports/sweep.*"
@@ -121,16 +128,16 @@ edge-seeds: setup
 	@set -e; for s in $(EDGE_SEEDS); do \
 	  $(VENV)/bin/fmnist-train --model edge-cnn --seed $$s --name edge-cnn-seed$$s; \
 	done
-	$(VENV)/bin/fmnist-runs artifacts --update-readme docs/train.md
+	$(VENV)/bin/fmnist-runs artifacts $(if $(UPDATE_DOCS),--update-readme docs/train.md)
 
 runs: venv
-	$(VENV)/bin/fmnist-runs artifacts --update-readme docs/train.md
+	$(VENV)/bin/fmnist-runs artifacts $(if $(UPDATE_DOCS),--update-readme docs/train.md)
 
 export: venv
-	$(VENV)/bin/fmnist-export $(RUN) --quantize all --update-readme docs/export.md
-	$(PY) -m fmnist_edge.export.quant_summary $(RUN)/export --layers --update-readme docs/export.md
+	$(VENV)/bin/fmnist-export $(RUN) --quantize all $(if $(UPDATE_DOCS),--update-readme docs/export.md)
+	$(PY) -m fmnist_edge.export.quant_summary $(RUN)/export --layers $(if $(UPDATE_DOCS),--update-readme docs/export.md)
 	@if [ -f $(EDGE)/model.keras ]; then $(VENV)/bin/fmnist-export $(EDGE) --quantize all && \
-	  $(PY) -m fmnist_edge.export.quant_summary $(EDGE)/export --layers --update-readme docs/export.md; fi
+	  $(PY) -m fmnist_edge.export.quant_summary $(EDGE)/export --layers $(if $(UPDATE_DOCS),--update-readme docs/export.md); fi
 
 # make test needs a real exported model: train and export it once (a no-op when present).
 $(RUN)/model.keras: | venv data
@@ -142,11 +149,17 @@ $(RUN)/export/manifest.json: $(RUN)/model.keras
 # The tutorial CNN, and the edge CNN beside it when it has been trained and exported (make run).
 bench: $(RUN)/export/manifest.json
 	@dirs="$(RUN)/export"; if [ -f $(EDGE)/export/manifest.json ]; then dirs="$$dirs $(EDGE)/export"; fi; \
-	echo "$(VENV)/bin/fmnist-bench $$dirs --out reports --gate benchmarks/baseline.json --update-readme README.md"; \
-	$(VENV)/bin/fmnist-bench $$dirs --out reports --gate benchmarks/baseline.json --update-readme README.md
+	echo "$(VENV)/bin/fmnist-bench $$dirs --out reports --gate benchmarks/baseline.json $(if $(UPDATE_DOCS),--update-readme README.md)"; \
+	$(VENV)/bin/fmnist-bench $$dirs --out reports --gate benchmarks/baseline.json $(if $(UPDATE_DOCS),--update-readme README.md)
 	@echo "report: reports/benchmark.md (+ benchmark.json, PNG plots)"
 
 run: train runs export bench
+
+# The maintainers' refresh of the figures in README.md and docs/: export, benchmark and the
+# emulated Pi again on this machine (after make run trained the models), each block naming its
+# machine and date.
+docs:
+	$(MAKE) --no-print-directory runs export bench pi-check UPDATE_DOCS=1
 
 # A model where int8 hurts, found by measuring fmnist-train options (README "Where int8 loses
 # accuracy"): the tutorial CNN with ELU and Adam at 0.02 for 3 epochs. Exported with the fallback
@@ -159,7 +172,7 @@ quant-demo: setup
 	$(VENV)/bin/fmnist-export $(QUANT_DEMO) --quantize all --calibration auto --max-drop 0.3 \
 	  --progress lines || [ $$? = 1 ]
 	@mkdir -p reports/quant-demo && cp $(QUANT_DEMO)/export/report.md $(QUANT_DEMO)/export/*.png reports/quant-demo/
-	$(PY) -m fmnist_edge.export.quant_summary $(QUANT_DEMO)/export --update-readme README.md
+	$(PY) -m fmnist_edge.export.quant_summary $(QUANT_DEMO)/export $(if $(UPDATE_DOCS),--update-readme README.md)
 	@echo "report: reports/quant-demo/report.md"
 
 # Regenerate the tiny random-weight models fmnist-doctor ships with (needs [train]).
@@ -174,7 +187,7 @@ overhead: $(RUN)/export/manifest.json
 
 # 300 mutated copies of each int8 model through fmnist-predict, one process each (the counts in docs/runtime.md).
 fuzz: $(RUN)/export/manifest.json
-	$(PY) -m fmnist_edge.benchmarks.fuzz $(RUN)/export --mutants 300 --update-readme docs/runtime.md
+	$(PY) -m fmnist_edge.benchmarks.fuzz $(RUN)/export --mutants 300 $(if $(UPDATE_DOCS),--update-readme docs/runtime.md)
 
 # Where the batch-1 time goes: each part of the CNN as its own float32 / int8 TFLite model.
 layers: $(RUN)/model.keras
@@ -184,11 +197,11 @@ layers: $(RUN)/model.keras
 # One hyperparameter at a time from the tutorial's configuration (resumable; reports/sweep.*).
 SWEEP_EPOCHS ?= 3
 sweep: setup
-	$(VENV)/bin/fmnist-sweep --mode ablation --epochs $(SWEEP_EPOCHS) --out reports --update-readme docs/sweep.md
+	$(VENV)/bin/fmnist-sweep --mode ablation --epochs $(SWEEP_EPOCHS) --out reports $(if $(UPDATE_DOCS),--update-readme docs/sweep.md)
 
 # The runtime on an emulated Raspberry Pi 4 and 5: Debian arm64, its Python, the real aarch64 wheels.
 pi-check: $(RUN)/export/manifest.json qemu
-	$(PY) -m fmnist_edge.benchmarks.pi.check $(RUN)/export --out reports
+	$(PY) -m fmnist_edge.benchmarks.pi.check $(RUN)/export --out reports $(if $(UPDATE_DOCS),--update-readme docs/pi.md)
 	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/pi.md >> "$$GITHUB_STEP_SUMMARY"; fi
 
 test: setup sshd browser postgres $(RUN)/export/manifest.json
@@ -211,7 +224,7 @@ $(DEVICE_VENV)/.installed: pyproject.toml
 serve-bench: $(RUN)/export/manifest.json $(DEVICE_VENV)/.installed
 	$(PY) -m fmnist_edge.benchmarks.serving.cli $(RUN)/export --server-python $(DEVICE_VENV)/bin/python \
 	  --server-arg=--workers=$$(nproc) \
-	  --out reports --update-readme README.md
+	  --out reports $(if $(UPDATE_DOCS),--update-readme README.md)
 
 # The import-linter contracts of pyproject.toml on the installed layout (also part of make test).
 imports: venv

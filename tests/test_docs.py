@@ -96,3 +96,30 @@ def test_readme_is_a_front_door():
     for link in re.findall(r"\]\(((?:\.\./|docs/)?[\w./-]+\.md)(?:#[\w-]+)?\)", "".join(
             p.read_text() for p in PAGES)):
         assert any((base / link).resolve().is_file() for base in (REPO, DOCS)), link
+
+
+def test_the_layout_page_names_every_folder_and_extra():
+    """docs/layout.md stays the map: each package folder of pyproject.toml (``train/``,
+    ``sweep/``, ``serving/``…), each symlink of fmnist_edge/, and each extra (``[serve]``)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    page = (DOCS / "layout.md").read_text()
+    folders = project["tool"]["setuptools"]["package-dir"].values()
+    missing = [f"{folder}/" for folder in folders
+               if folder != "fmnist_edge" and f"{Path(folder).name}/" not in page]
+    missing += [f"[{extra}]" for extra in project["project"]["optional-dependencies"]
+                if f"`[{extra}]`" not in page]
+    links = {p.name for p in (REPO / "fmnist_edge").iterdir() if p.is_symlink()}
+    named = re.search(r"fmnist_edge/\{([a-z,]+)\}", page)
+    missing += sorted(links - set(named.group(1).split(",") if named else ()))
+    assert missing == [], f"docs/layout.md does not name {missing}"
+
+
+def test_make_rewrites_tracked_files_only_when_asked():
+    """make run and make test leave the checkout clean: every block a make target writes is
+    behind UPDATE_DOCS (make docs sets it), and .ci/run checks git status after make test."""
+    makefile = (REPO / "Makefile").read_text()
+    guard = "$(if $(UPDATE_DOCS),"
+    flags = re.findall(f"(.{{{len(guard)}}})--update-readme", makefile)
+    assert flags and all(f == guard for f in flags), flags
+    assert "UPDATE_DOCS=1" in re.search(r"(?m)^docs:\n(\t.*\n)+", makefile).group(0)
+    assert "git status --porcelain" in (REPO / ".ci" / "run").read_text()
