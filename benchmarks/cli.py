@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from fmnist_edge.runtime import cliutil
+from fmnist_edge.runtime.formats import Backend
 from fmnist_edge.runtime.options import add_model_options
 
 from .plan import Plan
@@ -36,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="accuracy over the first N test images (default: all 10,000)")
     add("--threads", type=cliutil.int_list, default=(1, 2), metavar="N[,N...]",
         help="engine thread counts to measure (default: 1,2)")
+    add("--engine", **cliutil.choice_list(Backend), default=(Backend.AUTO,),
+        help="engines to measure each file on: auto = its format's first engine here; any other "
+        "is measured beside it on the files of its format, e.g. auto,numpy puts every TFLite file "
+        "on the numpy engine too (default: auto)")
     add("--batch", type=cliutil.int_list, default=(1, 256), metavar="N[,N...]",
         help="batch sizes: 1 is timed per call; the largest other one gives throughput (default: 1,256)")
     add("--out", metavar="DIR", default="reports", help="report folder (default: %(default)s)")
@@ -87,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         config = BenchConfig(tuple(Path(d) for d in args.export_dirs),
                              Path(args.reference) if args.reference else None, tuple(args.threads),
                              max(args.batch), Plan.QUICK if args.quick else args.plan,
-                             not args.no_keras, args.data, args.amx, args.device_name, args.images)
+                             not args.no_keras, args.data, args.amx, args.device_name, args.images,
+                             tuple(args.engine))
         return bench(config, Path(args.out), args.gate, args.update_readme)
 
     return cliutil.run(PROG, action)
@@ -99,6 +105,7 @@ def _remote(args: argparse.Namespace) -> int:
     plan = Plan.QUICK if args.quick else args.plan
     forwarded = ["--plan", plan.value, "--threads", ",".join(map(str, args.threads)),
                  "--batch", ",".join(map(str, args.batch)),
+                 "--engine", ",".join(b.value for b in args.engine),
                  *(["--images", str(args.images)] if args.images else [])]
     folder = run_remote(RemoteConfig(args.remote, tuple(Path(d) for d in args.export_dirs),
                                      tuple(forwarded), tuple(args.ssh_option), Path(args.out),

@@ -48,9 +48,10 @@ def _minimums_ok(minimum) -> bool:
 
 def _find(report: dict, spec: dict, threads) -> dict | None:
     run = spec.get("run") or (report.get("runs") or [None])[0]  # default: the primary run
-    for r in report["records"]:
+    for r in report["records"]:  # the default engine's records; another engine's are extra rows
         if r["format"] == spec["format"] and r["quantization"] == spec["quantization"] and \
-                (r["threads"] == threads or r["format"] == "keras") and r.get("run") in (run, None):
+                (r["threads"] == threads or r["format"] == "keras") and r.get("run") in (run, None) \
+                and not r.get("engine"):
             return r
     return None
 
@@ -62,7 +63,8 @@ def accuracy_checks(report: dict, baseline: dict) -> list[dict]:
         if r["threads"] != first or r.get("drop_points") is None:  # None: no reference (see below)
             continue
         budgets, floors = _limits(baseline["accuracy"], r.get("run"))
-        name = f"{r['label'] + ' ' if r.get('label') else ''}{r['format']} {r['quantization']}"
+        name = (f"{r['label'] + ' ' if r.get('label') else ''}{r['format']} {r['quantization']}"
+                + (f" on {r['engine']}" if r.get("engine") else ""))
         budget, floor = _own(budgets, r), _own(floors, r)
         if budget is not None:
             rows.append({"check": f"{name}: accuracy drop (points)", "value": r["drop_points"],

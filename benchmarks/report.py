@@ -14,7 +14,8 @@ def model_name(r: dict) -> str:
     prefix = f"{r['label']} " if r.get("label") else ""  # set when several runs sit side by side
     if r["format"] == "keras":
         return prefix + ("Keras model.predict" if r["quantization"] == "predict" else "Keras compiled call")
-    return f"{prefix}{r['format']} {quantization_label(r['quantization'])}"
+    engine = f" on {r['engine']}" if r.get("engine") else ""  # a second engine measured beside
+    return f"{prefix}{r['format']} {quantization_label(r['quantization'])}{engine}"
 
 
 def _f(value, fmt: str, suffix: str = "") -> str:

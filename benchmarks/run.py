@@ -13,11 +13,11 @@ import numpy as np
 from fmnist_edge.metrics import compare
 from fmnist_edge.runtime import amx as amx_policy
 from fmnist_edge.runtime import manifest as mf
-from fmnist_edge.runtime.backends import format_runnable
+from fmnist_edge.runtime.backends import availability, format_runnable
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.errors import FmnistError
-from fmnist_edge.runtime.formats import FORMATS, VARIANTS, Quantization, format_of
+from fmnist_edge.runtime.formats import ENGINES, FORMATS, VARIANTS, Backend, Quantization, format_of
 
 from . import device, keras_baseline, timing
 from .plan import PLANS, Plan
@@ -41,6 +41,9 @@ class BenchConfig:
     amx: str | None = None  # deny/allow Intel AMX (None: $FMNIST_AMX, else deny); see runtime.amx
     device_name: str | None = None  # the report's device name; None: this machine's hostname
     images: int | None = None  # the first N test images for accuracy; None: all 10,000
+    # engines: auto (each file on its format's first engine here), then others measured beside
+    # it, each on the files of its format (numpy: the TFLite files on the numpy engine)
+    backends: tuple[Backend, ...] = (Backend.AUTO,)
 
     @property
     def export_dir(self) -> Path:
@@ -81,13 +84,30 @@ def _entries(config: BenchConfig) -> tuple[dict, dict, list[str]]:
                 skipped.append(f"{run}/{entry['file']}: no backend for {entry['format']} installed")
                 continue
             path = Path(entry.get("path") or folder / entry["file"])
-            entry = {**entry, "run": run, "path": path, "key": f"{run}/{entry['file']}"}
-            # a missing file or a checksum mismatch is a one-line error here, before anything is timed
-            runnable[entry["key"]] = (entry, Classifier.load(path))
+            for backend in _engines_for(config, entry["format"], skipped):
+                engine = "" if backend is Backend.AUTO else f"@{backend.value}"
+                one = {**entry, "run": run, "path": path, "key": f"{run}/{entry['file']}{engine}",
+                       "backend": backend, "engine": engine[1:] or None}
+                # a missing file or a checksum mismatch is one line here, before anything is timed
+                runnable[one["key"]] = (one, Classifier.load(path, backend=backend))
     if not runnable:
         raise FmnistError(f"{', '.join(map(str, config.export_dirs))}: no model here can run on this "
                           f"machine ({'; '.join(skipped)})")
     return manifests, runnable, skipped
+
+
+def _engines_for(config: BenchConfig, fmt: str, skipped: list[str]) -> list[Backend]:
+    """The requested engines that run ``fmt`` here (auto always, when the format runs at all)."""
+    found = []
+    for backend in dict.fromkeys(config.backends):
+        if backend is not Backend.AUTO and ENGINES[backend].format != fmt:
+            continue
+        problem = None if backend is Backend.AUTO else availability(backend)
+        if problem:
+            skipped.append(f"{fmt} on {backend.value}: {problem}")
+        else:
+            found.append(backend)
+    return found
 
 
 def _manifest_of(source: Path, config: BenchConfig) -> tuple[Path, dict]:
@@ -192,6 +212,7 @@ def _reference(keras_model, entries: list[dict], predictions: dict, images: np.n
     bare file without ``--reference`` has none (None): its accuracy is against the labels only."""
     if keras_model is not None:
         return keras_baseline.keras_predictions(keras_model, images), "keras float32 model", False
+    entries = [e for e in entries if not e["engine"]] or entries  # the default engine's first
     floats = [e for e in entries if e["quantization"] == Quantization.NONE]
     if bare and not floats:
         return None, f"none: {entries[0]['file']} is a bare model file (--reference FILE gives one)", True
@@ -208,7 +229,7 @@ def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, ker
     plan = config.plan
     candidates, meta = [], {}
     for entry in entries:
-        clf = Classifier.load(entry["path"], threads=threads)
+        clf = Classifier.load(entry["path"], backend=entry["backend"], threads=threads)
         key = f"{entry['key']}@{threads}"
         candidates.append(timing.Candidate(key, clf.predict, clf.predict))
         meta[key] = (entry, clf)
@@ -221,7 +242,7 @@ def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, ker
     for c in candidates:
         entry = meta[c.key][0] if c.key in meta else None
         record = {"model": entry["file"] if entry else c.key, "run": entry["run"] if entry else None,
-                  "threads": threads if entry else None,
+                  "engine": entry["engine"] if entry else None, "threads": threads if entry else None,
                   "latency_us": latency_stats(latency[c.key]), "histogram": histogram(latency[c.key]),
                   "throughput_ips": throughput[c.key], "throughput_batch": len(batch)}
         if c.key in meta:
@@ -234,7 +255,7 @@ def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, ker
 
 def _artifact_fields(config, entry, clf, threads, accuracy, plan, bar) -> dict:
     cold = timing.cold_start([str(entry["path"]), entry["format"], entry["quantization"],
-                              str(threads)], runs=plan["cold_runs"],
+                              str(threads), entry["backend"].value], runs=plan["cold_runs"],
                              env={amx_policy.ENV: amx_policy.status().policy}) \
         if plan["cold_runs"] else {"skipped": "this plan starts no fresh processes"}
     if bar:
@@ -257,10 +278,11 @@ def _keras_fields(key: str, model, plan: dict) -> dict:
 def _add_ratios(records: list[dict]) -> None:
     """Speed-up, throughput gain and size ratio against the float32 model of the same format and
     thread count, and speed-up against the compiled Keras call (measured in this same run)."""
-    by_key = {(r["run"], r["format"], r["quantization"], r["threads"]): r for r in records}
+    by_key = {(r["run"], r.get("engine"), r["format"], r["quantization"], r["threads"]): r
+              for r in records}
     keras_call = next((r for r in records if r["format"] == "keras" and r["quantization"] == "call"), None)
     for r in records:
-        base = by_key.get((r["run"], r["format"], Quantization.NONE, r["threads"]))
+        base = by_key.get((r["run"], r.get("engine"), r["format"], Quantization.NONE, r["threads"]))
         if base and r["format"] != "keras":
             r["speedup_vs_float"] = base["latency_us"]["p50"] / r["latency_us"]["p50"]
             r["throughput_vs_float"] = r["throughput_ips"] / base["throughput_ips"]

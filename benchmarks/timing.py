@@ -75,7 +75,8 @@ start = time.perf_counter()
 import sys
 import numpy as np
 from fmnist_edge.runtime.classifier import Classifier
-clf = Classifier.load(sys.argv[1], format=sys.argv[2], quantization=sys.argv[3], threads=int(sys.argv[4]))
+clf = Classifier.load(sys.argv[1], format=sys.argv[2], quantization=sys.argv[3], threads=int(sys.argv[4]),
+                      backend=sys.argv[5])
 clf.predict(np.zeros((28, 28), np.uint8))
 elapsed = (time.perf_counter() - start) * 1000
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]

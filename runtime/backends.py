@@ -51,7 +51,19 @@ def availability(backend: Backend) -> str | None:
     return None
 
 
-def format_runnable(fmt: Format, backend: Backend = Backend.AUTO) -> bool:
-    """True when some allowed backend for ``fmt`` can run here."""
+def format_runnable(fmt: Format, backend: Backend = Backend.AUTO, fallback: bool = True) -> bool:
+    """True when some allowed backend for ``fmt`` can run here (``fallback``: the numpy engine
+    counts too)."""
     allowed = FORMATS[fmt].backends if backend is Backend.AUTO else (backend,)
-    return any(availability(b) is None for b in allowed if ENGINES[b].format == fmt)
+    return any(availability(b) is None for b in allowed
+               if ENGINES[b].format == fmt and (fallback or not ENGINES[b].fallback))
+
+
+def runnable_formats(backend: Backend = Backend.AUTO) -> list[Format]:
+    """The formats to load in table order: those a real engine here runs, else (no engine
+    installed) those the fallback engine runs; a MissingExtraError when there are none."""
+    for fallback in (False, True):
+        found = [f for f in usable_formats(backend) if format_runnable(f, backend, fallback)]
+        if found:
+            return found
+    raise missing_extra(usable_formats(backend)[0])

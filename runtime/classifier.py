@@ -23,9 +23,9 @@ import numpy as np
 
 from . import amx as amx_policy
 from . import manifest as mf
-from .backends import format_runnable, missing_extra, open_runner, usable_formats
+from .backends import open_runner, runnable_formats
 from .errors import FmnistError, first_line
-from .formats import Backend, Quantization, format_of
+from .formats import Quantization, format_of
 from .labels import CLASS_NAMES
 from .options import ModelOptions
 from .preprocessing import IMAGE_SIZE, INPUT_SCALE
@@ -103,7 +103,7 @@ class Classifier:
 
                 return choose_fastest(lambda file: cls.load(file, options, choose=None), path,
                                       manifest, options.backend, options.threads, options.max_drop)
-            formats = [options.format] if options.format else _runnable_formats(options.backend)
+            formats = [options.format] if options.format else runnable_formats(options.backend)
             entry = mf.choose_entry(manifest, path, formats, options.quantization or Quantization.INT8)
             file = path / entry["file"]
         else:
@@ -256,13 +256,6 @@ class Classifier:
             raise OutputError(f"{self.path}: the model returned {p[i].tolist()} for image {i}, "
                               "not probabilities")
         return p
-
-
-def _runnable_formats(backend: Backend) -> list[str]:
-    formats = [f for f in usable_formats(backend) if format_runnable(f, backend)]
-    if not formats:
-        raise missing_extra(usable_formats(backend)[0])
-    return formats
 
 
 def _read_model(path: Path) -> bytes:

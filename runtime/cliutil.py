@@ -71,6 +71,16 @@ def choice(enum: type) -> dict:
     return {"type": parse, "metavar": "{" + values(enum).replace(", ", ",") + "}"}
 
 
+def choice_list(enum: type) -> dict:
+    """argparse keywords for comma-separated str Enum values (``auto,numpy``), as a tuple."""
+    one = choice(enum)["type"]
+
+    def parse(text: str) -> tuple:
+        return tuple(one(part) for part in text.replace(" ", "").split(",") if part) or (one(""),)
+    parse.__name__ = enum.__name__
+    return {"type": parse, "metavar": "{" + values(enum).replace(", ", ",") + "}[,...]"}
+
+
 def member(enum: type, value):
     """The member of the str Enum ``enum`` whose value is ``value`` (or that is it), else None."""
     try:

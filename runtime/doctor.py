@@ -20,9 +20,28 @@ BUNDLED = Path(__file__).resolve().parent / "models"
 X86_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
 ARM_FLAGS = ("asimd", "asimddp", "i8mm", "fphp", "asimdhp", "sve", "bf16")  # asimddp: SDOT/UDOT; fphp: fp16
 NO_32BIT = ("32-bit ARM userland: ai-edge-litert and onnxruntime publish no 32-bit ARM (armv7l) "
-            "wheels; only tflite-runtime 2.14 (its last release, NumPy < 2: "
-            "pip install 'fmnist-edge[tflite-runtime]') has one, and it is untested here; "
-            "64-bit Raspberry Pi OS (arm64) is the supported system")
+            "wheels; the numpy engine runs TFLite files here")
+
+
+def faster_engine(version: tuple[int, int] | None = None) -> str:
+    """Which engine that beats the numpy engine installs on this system, and the pip line.
+
+    From ``pip download --only-binary=:all: --platform … --python-version …`` (2026-12):
+    ai-edge-litert 2.3.0 and onnxruntime 1.32.0 have x86-64 and aarch64 wheels for
+    CPython 3.9–3.13 and no armv7l wheel; tflite-runtime 2.14.0 (its last release, built for
+    NumPy < 2) has cp311 armv7l and aarch64 wheels only.
+    """
+    machine, version = platform.machine().lower(), version or sys.version_info[:2]
+    if is_32bit_arm():
+        if version == (3, 11):
+            return ("tflite-runtime 2.14 (cp311 armv7l, NumPy < 2 only: Debian bookworm's "
+                    "python3-numpy 1.24): pip install 'fmnist-edge[tflite-runtime]'")
+        return (f"none: no TFLite or ONNX engine has a 32-bit ARM wheel for Python "
+                f"{version[0]}.{version[1]}; the numpy engine is this system's engine")
+    if machine in ("x86_64", "amd64", "aarch64", "arm64"):
+        return ("ai-edge-litert, about 10x faster than the numpy engine on int8: "
+                "pip install 'fmnist-edge[litert]' (or [onnx] for ONNX Runtime)")
+    return f"unknown: no engine this project knows publishes a wheel for {machine}"
 
 
 def cpu_features() -> list[str]:
@@ -85,6 +104,8 @@ def run(model: Path | None) -> int:
         result = smoke_test(backend, model)
         working += result.startswith("ok")
         print(f"{backend.value:14} {_version(backend)}: {result}")
+    if working and all(ENGINES[b].fallback for b in ENGINES if availability(b) is None):
+        print(f"{'faster engine':14} {faster_engine()}")
     print(f"{'amx':14} {_amx_line()}")
     if working and model is not None and model.is_dir():
         for line in choice_lines(model):

@@ -20,9 +20,8 @@ class MissingExtraError(FmnistError):
     """An optional dependency is not installed; the message names the extra to install."""
 
     def __init__(self, module: str, extra: str) -> None:
-        super().__init__(
-            f"{module} is not installed; install it with: pip install 'fmnist-edge[{extra}]'"
-        )
+        target = f"'fmnist-edge[{extra}]'" if extra else "fmnist-edge"
+        super().__init__(f"{module} is not installed; install it with: pip install {target}")
         self.module = module
         self.extra = extra
 

@@ -58,6 +58,8 @@ class Backend(Choice):
     LITERT = "litert"  # ai-edge-litert, the maintained TFLite runtime
     TFLITE_RUNTIME = "tflite-runtime"  # legacy fallback, NumPy < 2 only
     ONNXRUNTIME = "onnxruntime"
+    # this package's own TFLite reader and ops on NumPy: no wheel to install, the slowest
+    NUMPY = "numpy"
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,9 @@ class Engine:
     format: Format
     module: str  # fmnist_edge.runtime.<module>: check() and open_model(bytes, source, threads)
     distribution: str  # the pip distribution fmnist-doctor reports the version of
-    extra: str  # pip install 'fmnist-edge[<extra>]'
+    extra: str  # pip install 'fmnist-edge[<extra>]'; "" = the core install has it
+    # the last resort: auto loads a format on it only when no format has another engine here
+    fallback: bool = False
 
     def missing(self) -> MissingExtraError:
         """The one-line error for this engine's library not being installed."""
@@ -110,10 +114,13 @@ ENGINES = {e.backend: e for e in (
     Engine(Backend.TFLITE_RUNTIME, Format.TFLITE, "backend_tflite_runtime", "tflite-runtime",
            "tflite-runtime"),
     Engine(Backend.ONNXRUNTIME, Format.ONNX, "backend_onnx", "onnxruntime", "onnx"),
+    Engine(Backend.NUMPY, Format.TFLITE, "backend_numpy", "numpy", "", fallback=True),
 )}
 FORMATS = {f.format: f for f in (
-    # ai-edge-litert first; tflite-runtime only as the fallback of old NumPy < 2 set-ups
-    FileFormat(Format.TFLITE, ".tflite", "tflite_export", (Backend.LITERT, Backend.TFLITE_RUNTIME)),
+    # ai-edge-litert first; tflite-runtime only as the fallback of old NumPy < 2 set-ups; the
+    # numpy engine where neither installs (32-bit Raspberry Pi OS)
+    FileFormat(Format.TFLITE, ".tflite", "tflite_export",
+               (Backend.LITERT, Backend.TFLITE_RUNTIME, Backend.NUMPY)),
     FileFormat(Format.ONNX, ".onnx", "onnx_export", (Backend.ONNXRUNTIME,)),
 )}
 _Q = Quantization

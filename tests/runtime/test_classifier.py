@@ -114,7 +114,9 @@ def test_unknown_suffix_backend_and_format_mismatch(tmp_path):
 def test_missing_library_names_the_extra(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "ai_edge_litert.interpreter", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'fmnist-edge\[litert\]'"):
-        Classifier.load(BUNDLED / "doctor-tiny.tflite")
+        Classifier.load(BUNDLED / "doctor-tiny.tflite", backend="litert")
+    # auto: with no TFLite engine installed, the numpy engine runs the file
+    assert Classifier.load(BUNDLED / "doctor-tiny.tflite").backend == "numpy"
     monkeypatch.setitem(__import__("sys").modules, "onnxruntime", None)
     with pytest.raises(MissingExtraError, match=r"pip install 'fmnist-edge\[onnx\]'"):
         Classifier.load(BUNDLED / "doctor-tiny.onnx")

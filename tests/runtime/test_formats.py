@@ -50,7 +50,8 @@ def test_every_format_has_a_converter_and_engines_that_run_it():
     for engine in ENGINES.values():
         module = importlib.import_module(f"fmnist_edge.runtime.{engine.module}")
         assert callable(module.check) and callable(module.open_model)
-        assert f"[{engine.extra}]" in engine.missing().args[0]
+        advice = f"'fmnist-edge[{engine.extra}]'" if engine.extra else "fmnist-edge"
+        assert engine.missing().args[0].endswith(f"pip install {advice}")
 
 
 def test_suffixes_and_display_names_are_spelled_only_in_the_table():
