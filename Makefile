@@ -17,7 +17,7 @@ UPDATE_DOCS ?=
 RUN := artifacts/seed-cnn
 EDGE := artifacts/edge-cnn
 
-.PHONY: run docs test setup venv data qemu sshd browser postgres train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help
+.PHONY: run docs numpy-check test setup venv data qemu sshd browser postgres train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)) and"
@@ -35,6 +35,7 @@ help:
 	@echo "make imports - the layer contracts (import-linter; make test runs them too)"
 	@echo "make export - every format of $(RUN) (and of $(EDGE) when trained), the table in docs/export.md"
 	@echo "make runs  - the runs table of docs/train.md from artifacts/*/metrics.json"
+	@echo "make numpy-check - the numpy engine against LiteRT on every TFLite file of the trained models"
 	@echo "make layers - batch-1 time of each part of the CNN, float32 vs int8, AMX denied and allowed"
 	@echo "make doctor-models - regenerate the tiny models fmnist-doctor ships with"
 	@echo "make quant-demo - a CNN int8 hurts (ELU, learning rate 0.02): per-layer error, auto fallback, calibration"
@@ -159,7 +160,7 @@ run: train runs export bench
 # emulated Pi again on this machine (after make run trained the models), each block naming its
 # machine and date.
 docs:
-	$(MAKE) --no-print-directory runs export bench pi-check UPDATE_DOCS=1
+	$(MAKE) --no-print-directory runs export bench pi-check numpy-check UPDATE_DOCS=1
 
 # A model where int8 hurts, found by measuring fmnist-train options (README "Where int8 loses
 # accuracy"): the tutorial CNN with ELU and Adam at 0.02 for 3 epochs. Exported with the fallback
@@ -188,6 +189,15 @@ overhead: $(RUN)/export/manifest.json
 # 300 mutated copies of each int8 model through fmnist-predict, one process each (the counts in docs/runtime.md).
 fuzz: $(RUN)/export/manifest.json
 	$(PY) -m fmnist_edge.benchmarks.fuzz $(RUN)/export --mutants 300 $(if $(UPDATE_DOCS),--update-readme docs/runtime.md)
+
+# The numpy engine against LiteRT's builtin kernels and its default on every TFLite file of the
+# three models (the ANN is exported here when make run trained it): docs/runtime.md's table.
+ANN := artifacts/ann
+numpy-check: $(RUN)/export/manifest.json
+	@if [ -f $(ANN)/model.keras ] && [ ! -f $(ANN)/export/manifest.json ]; then \
+	  $(VENV)/bin/fmnist-export $(ANN) --quantize all --progress none; fi
+	$(PY) -m fmnist_edge.benchmarks.engines $$(ls -d $(RUN)/export $(ANN)/export $(EDGE)/export 2>/dev/null) \
+	  $(if $(UPDATE_DOCS),--update-readme docs/runtime.md)
 
 # Where the batch-1 time goes: each part of the CNN as its own float32 / int8 TFLite model.
 layers: $(RUN)/model.keras

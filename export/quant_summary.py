@@ -9,8 +9,6 @@ pages quote the run, nothing typed by hand.
 
 from __future__ import annotations
 
-import os
-import platform
 import sys
 from pathlib import Path
 
@@ -45,7 +43,7 @@ def summary(manifest: dict) -> str:
                             "worst quantized layer (SQNR)", "latency vs full int8", "calibration"],
                            rows, "lrrrllrl")
     return (f"{table}\n\nKeras float: {reference * 100:.2f} % on the 10,000 test images. "
-            f"Export of {manifest['created']} on {_cpu()}; "
+            f"Export of {manifest['created']} on {system.machine_summary()}; "
             "latency: batch-1, one thread, interleaved in the same run.")
 
 
@@ -71,17 +69,12 @@ def layer_matrix(manifest: dict) -> str:
             + f"\n\nSQNR of the error each layer adds in dB (higher is better; TFLite layer-wise, ONNX "
             f"estimated from the accumulated error; 200 = nothing measurable), on "
             f"{'/'.join(map(str, images))} validation images. `auto` budget: "
-            f"{_budget(entries)} points. Export of {manifest['created']} on {_cpu()}.")
+            f"{_budget(entries)} points. Export of {manifest['created']} on {system.machine_summary()}.")
 
 
 def _budget(entries: list[dict]) -> str:
     budgets = sorted({e["fallback"]["max_drop"] for e in entries if e.get("fallback")})
     return "/".join(f"{b:g}" for b in budgets) or "–"
-
-
-def _cpu() -> str:
-    model = system.cpu_model()
-    return f"{model}, {os.cpu_count()} cores" if model else platform.machine()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,13 +1,20 @@
 """TFLite's integer arithmetic in NumPy: multipliers, requantization, activation ranges.
 
-What TFLite's reference kernels do (``tensorflow/lite/kernels/internal/common.h``,
-``quantization_util.cc``), so that the numpy engine's int8 layers give the same codes:
+What LiteRT's builtin int8 kernels compute (``tensorflow/lite/kernels/internal``: the optimized
+conv and fully-connected kernels, through ruy), so that the numpy engine's int8 layers give
+their codes exactly:
 
 - a real multiplier (input scale × weight scale / output scale, in double) becomes a 31-bit
   fixed-point ``multiplier`` and a power-of-two ``shift`` (``QuantizeMultiplier``);
-- an int32 accumulator is scaled by ``SaturatingRoundingDoublingHighMul`` (round half up at
-  2^-31) and then ``RoundingDivideByPOT`` (round half away from zero), the zero point added,
-  and the result clamped to the fused activation's range within [-128, 127].
+- an int32 accumulator is multiplied and rounded twice, half up both times: at 2^-31 (as
+  ``SaturatingRoundingDoublingHighMul``) and at the shift (ruy's rounding right shift), the zero
+  point added, and the result clamped to the fused activation's range within [-128, 127].
+
+Measured against ai-edge-litert 2.3.0 (the dense layers of a small edge CNN, per-channel, with
+and without a ReLU, on 1,000 test images): its builtin kernels round as above, 0 of 42,000
+codes differ; its reference kernels round once (TFLITE_SINGLE_ROUNDING); gemmlowp's
+RoundingDivideByPOT, which sends negative ties away from zero, matches neither (12–14 codes
+differ per layer); XNNPACK, its default delegate, requantizes in float32.
 
 The accumulators come from float64 GEMMs: every product of two int8 values and every partial sum
 of the layers here (|sum| < 2^31, far below float64's exact 2^53) is an integer that float64
@@ -42,14 +49,12 @@ def quantize_multiplier(real) -> tuple[np.ndarray, np.ndarray]:
 class Requantizer:
     """int32 accumulators (as float64 or int64) → int8 codes for one layer's output.
 
-    ``MultiplyByQuantizedMultiplier(acc, multiplier, shift) + zero_point``, clamped to [lo, hi];
-    per channel when the multipliers are arrays (broadcast along the last axis). Its two
-    roundings are one shift here: with A = acc × multiplier, SaturatingRoundingDoublingHighMul
-    is v = (A + 2^30) >> 31 and RoundingDivideByPOT(v, e) is (v + 2^(e−1) − [v < 0]) >> e, and
-    nested floor divisions by powers of two are one, so the result is
-    (A + 2^30 + 2^(e−1)·2^31 − [A < −2^30]·2^31) >> (31 + e), every term below 2^63. Where
-    the clamp's floor is the zero point or above (ReLU), a negative v ends at the floor with
-    or without its tie correction, so that term is left out (3 of the 5408 codes' 8 passes).
+    The multiplier and shift (see the module) applied as the builtin kernels do, + zero point,
+    clamped to [lo, hi]; per channel when the multipliers are arrays (broadcast along the last
+    axis). The two roundings are one shift here: with A = acc × multiplier, the first is
+    v = (A + 2^30) >> 31 and the second (v + 2^(e−1)) >> e, and nested floor divisions by powers
+    of two are one, so the result is (A + 2^30 + 2^(e−1)·2^31) >> (31 + e), every term below
+    2^63: three array passes instead of six.
     """
 
     def __init__(self, real_multiplier, zero_point: int, lo: int, hi: int) -> None:
@@ -61,17 +66,13 @@ class Requantizer:
         self.shift = 31 + right
         half = np.where(right > 0, np.left_shift(1, np.maximum(right - 1, 0)), 0)
         self.offset = (1 << 30) + (half << 31)
-        self.negative = (right > 0).astype(np.int64) << 31  # the tie correction, where e > 0
         self.zero_point, self.lo, self.hi = int(zero_point), int(lo), int(hi)
-        self.correct_negatives = self.lo < self.zero_point
 
     def __call__(self, acc: np.ndarray) -> np.ndarray:
         x = acc.astype(np.int64) if acc.dtype != np.int64 else acc
         if self.shifts_left:
             x = x << self.left
         x = x * self.multiplier  # m < 2^31, |x| < 2^31: |A| < 2^62
-        if self.correct_negatives:
-            x -= (x < -(1 << 30)) * self.negative
         x += self.offset
         x >>= self.shift
         x += self.zero_point

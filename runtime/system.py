@@ -40,6 +40,15 @@ def cpu_model() -> str | None:
                  if key in ("model name", "Model", "Hardware") and value), None)
 
 
+def machine_summary() -> str:
+    """``AMD EPYC, 2 cores``: the CPU a figure was measured on, as the docs' blocks name it."""
+    import os
+    import platform
+
+    model = cpu_model()
+    return f"{model}, {os.cpu_count()} cores" if model else platform.machine()
+
+
 def installed_version(distribution: str) -> str | None:
     """The installed version of a distribution (``onnxruntime``, ``ai-edge-litert``), else None."""
     try:
