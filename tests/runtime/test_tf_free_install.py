@@ -40,7 +40,7 @@ def _venv(tmp_path_factory, extra: str) -> Path:
     venv = tmp_path_factory.mktemp(f"device-{extra}") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                    f"{ROOT}[{extra}]"], check=True, timeout=900)
+                    f"{ROOT}[{extra}]" if extra else str(ROOT)], check=True, timeout=900)
     return venv
 
 
@@ -52,6 +52,12 @@ def litert_venv(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def onnx_venv(tmp_path_factory) -> Path:
     return _venv(tmp_path_factory, "onnx")
+
+
+@pytest.fixture(scope="module")
+def core_venv(tmp_path_factory) -> Path:
+    """pip install fmnist-edge with no extra: NumPy and Pillow, no engine."""
+    return _venv(tmp_path_factory, "")
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +155,35 @@ def test_fmnist_serve_runs_from_a_serve_litert_install(serve_venv, tutorial_expo
     converted = np.stack([decode_image(b, "x") for b in bodies])  # what fmnist-predict makes of them
     want = [g[0].index for g in Classifier.load(tutorial_export.out_dir).classify(converted)]
     assert [a.json()["results"][0]["index"] for a in answers] == want
+
+
+def test_numpy_and_fmnist_edge_alone_classify_and_benchmark(core_venv, tutorial_export, tmp_path):
+    """No engine installs (a 32-bit Raspberry Pi OS): the numpy engine runs the TFLite files,
+    fmnist-predict classifies a photo-like PNG and fmnist-bench measures every TFLite file."""
+    from fmnist_edge.runtime.dataset import load_fashion_mnist
+    from fmnist_edge.runtime.labels import CLASS_NAMES
+
+    python = str(core_venv / "bin" / "python")
+    probe = subprocess.run([python, "-c", "import importlib.util as u; print(*(u.find_spec(m) is None "
+                            "for m in ('ai_edge_litert', 'onnxruntime', 'tflite_runtime', 'tensorflow')))"],
+                           capture_output=True, text=True, check=True, cwd=core_venv)
+    assert probe.stdout.split() == ["True"] * 4
+    data = load_fashion_mnist()
+    Image.fromarray(255 - data.x_test[0]).resize((140, 140)).save(tmp_path / "shirt.png")
+    predict = subprocess.run([str(core_venv / "bin" / "fmnist-predict"), str(tutorial_export.out_dir),
+                              str(tmp_path / "shirt.png"), "--json"],
+                             capture_output=True, text=True, cwd=core_venv)
+    assert predict.returncode == 0 and predict.stderr == "", predict.stderr
+    assert json.loads(predict.stdout)["label"] == CLASS_NAMES[data.y_test[0]]
+    out = tmp_path / "reports"
+    bench = subprocess.run([python, "-m", "fmnist_edge.benchmarks.cli", str(tutorial_export.out_dir),
+                            "--plan", "tiny", "--threads", "1", "--out", str(out)],
+                           capture_output=True, text=True, cwd=core_venv, timeout=900)
+    assert bench.returncode == 0, bench.stderr[-2000:]
+    records = json.loads((out / "benchmark.json").read_text())["records"]
+    tflite = [e for e in tutorial_export.manifest["artifacts"] if e["format"] == "tflite"]
+    assert sorted(r["model"] for r in records) == sorted(e["file"] for e in tflite)
+    assert {r["backend"] for r in records} == {"numpy"}
+    for r in records:  # the manifest's accuracy is LiteRT's: top-1 differs on <= 0.1 % of images
+        entry = next(e for e in tflite if e["file"] == r["model"])
+        assert abs(r["accuracy"] - entry["check"]["accuracy"]) <= 0.001, r["model"]
