@@ -219,6 +219,8 @@ test: setup sshd browser postgres $(RUN)/export/manifest.json
 	@cat reports/benchmark.md
 	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/benchmark.md >> "$$GITHUB_STEP_SUMMARY"; fi
 	$(MAKE) --no-print-directory pi-check
+	$(PY) -m fmnist_edge.benchmarks.on_device $(RUN)/export --device-name this-machine \
+	  --out reports/devices/this-machine
 	$(VENV)/bin/fmnist-bench --merge reports/benchmark.json reports/devices/emulated-*/benchmark.json --out reports
 	FMNIST_TEST_RUN=$(RUN) $(PY) -m pytest $(PYTEST_ARGS)
 

@@ -109,7 +109,7 @@ def _remote(args: argparse.Namespace) -> int:
                  *(["--images", str(args.images)] if args.images else [])]
     folder = run_remote(RemoteConfig(args.remote, tuple(Path(d) for d in args.export_dirs),
                                      tuple(forwarded), tuple(args.ssh_option), Path(args.out),
-                                     args.device_name, args.keep))
+                                     args.device_name, args.keep, data_dir=args.data))
     print(f"{PROG}: the device's reports are in {folder}/")
     return 0
 

@@ -28,6 +28,7 @@ from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.errors import FmnistError
 
 STEPS = ("connect", "wheel", "stage", "venv", "benchmark", "fetch", "clean")
+DATA = "test-data"  # the staged folder holding the test split, which the device's report names
 # the command in its own process group; `cat` returns when ssh's stdin closes: kill the group.
 # (sh gives background jobs /dev/null as stdin, so the session's stdin is kept as fd 3 first.)
 WATCHDOG = ("exec 3<&0; setsid sh -c {cmd} </dev/null & job=$!; "
@@ -51,6 +52,7 @@ class RemoteConfig:
     device_name: str | None = None
     keep: bool = False
     timeout: float = 3600  # the benchmark step; the others are short
+    data_dir: str | None = None  # where the test images are here (default: the usual lookup)
 
 
 def split_target(target: str) -> tuple[str, int | None]:
@@ -179,6 +181,10 @@ def run_remote(config: RemoteConfig) -> Path:
         if not (Path(folder) / "manifest.json").is_file():
             raise RemoteError(f"{folder}: no manifest.json; --remote takes export folders written "
                               "by fmnist-export")
+    from fmnist_edge.runtime.dataset import split_files
+
+    # the device needs no dataset of its own: the 10,000 test images (4.4 MB gzipped) go along
+    data = {f"{DATA}/{path.name}": path for path in split_files(config.data_dir, "test")}
     session = Session(config)
     facts = _step(1, f"connecting to {config.target}", lambda: probe(session))
     name = config.device_name or facts["hostname"]
@@ -186,9 +192,11 @@ def run_remote(config: RemoteConfig) -> Path:
         wheel = _step(2, "building the fmnist-edge wheel", lambda: project_wheel(Path(local) / "dist"))
         stage = session.run("stage", 'mktemp -d "${TMPDIR:-/tmp}/fmnist-edge-XXXXXX"').stdout.decode().strip()
         try:
-            _step(3, f"staging the wheel and {len(config.export_dirs)} export folder(s) in {stage}",
+            _step(3, f"staging the wheel, {len(config.export_dirs)} export folder(s) and the test "
+                  f"images of {next(iter(data.values())).parent} in {stage}",
                   lambda: session.run("stage", f"tar -xf - -C {shlex.quote(stage)}", _tar(
-                      {wheel.name: wheel, **{f"export-{i}": d for i, d in enumerate(config.export_dirs)}})))
+                      {wheel.name: wheel, **data,
+                       **{f"export-{i}": d for i, d in enumerate(config.export_dirs)}})))
             venv = _venv(session, wheel, stage)
             _step(5, "fmnist-doctor and fmnist-bench on the device",
                   lambda: _bench(session, config, stage, venv, name))
@@ -235,7 +243,7 @@ def _bench(session: Session, config: RemoteConfig, stage: str, venv: str, name: 
     exports = " ".join(f"export-{i}" for i in range(len(config.export_dirs)))
     args = " ".join(shlex.quote(a) for a in (*config.bench_args, "--device-name", name))
     command = (f"cd {shlex.quote(stage)} && {venv}/bin/fmnist-doctor export-0 && "
-               f"{venv}/bin/fmnist-bench {exports} --no-keras --out reports {args}")
+               f"{venv}/bin/fmnist-bench {exports} --no-keras --data {DATA} --out reports {args}")
     result = session.run("benchmark", command, timeout=config.timeout, watchdog=True)
     sys.stdout.write(result.stdout.decode("utf-8", "replace"))
 

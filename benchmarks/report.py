@@ -86,7 +86,7 @@ def markdown(report: dict) -> str:
         f"{_plan(report)} run of "
         f"{', '.join(f'`{d}`' for d in report.get('export_dirs', [report['export_dir']]))}, "
         f"{report['created']}. Accuracy over the first {report.get('test_images', 10000):,} test "
-        "images; drop and agreement against "
+        f"images{_data(report)}; drop and agreement against "
         f"each run's {report['reference']}; "
         f"batch-1 latency from {report['plan']['rounds']} interleaved rounds; speed-ups are ratios "
         "measured in this run.", "",
@@ -131,6 +131,15 @@ def device_lines(report: dict) -> list[str]:
             f"- SoC before the run: {state(d['before'])}; after: {state(d['after'])}",
             "- Export sources (sha256): " + ", ".join(f"{run} {(sha or 'none')[:12]}"
                                                      for run, sha in d["sources"].items())]
+
+
+def _data(report: dict) -> str:
+    """`` of <folder> (t10k-images… sha256 1234abcd…)``: where the device read its test images."""
+    data = report.get("data")  # absent in reports written before it was recorded
+    if not data:
+        return ""
+    hashes = ", ".join(f"{name} {sha[:12]}" for name, sha in sorted(data["sha256"].items()))
+    return f" of `{data['folder']}` ({hashes})"
 
 
 def _plan(report: dict) -> str:

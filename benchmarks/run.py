@@ -152,7 +152,7 @@ def run_benchmark(config: BenchConfig) -> dict:
     before = device.soc_state()
     manifests, loaded, skipped = _entries(config)
     entries = [entry for entry, _ in loaded.values()]
-    data = _test_images(load_fashion_mnist(config.data_dir), config.images)
+    data = _test_images(load_fashion_mnist(config.data_dir, splits=("test",)), config.images)
     keras, references, accuracy = _accuracy(config, manifests, loaded, data)
     primary = run_name(config.export_dir)
     keras_model, keras_note = keras[primary]
@@ -172,6 +172,7 @@ def run_benchmark(config: BenchConfig) -> dict:
             "export_dir": str(config.export_dir), "runs": list(manifests),
             "export_dirs": [str(d) for d in config.export_dirs], "quick": config.quick,
             "plan_kind": Plan(config.plan_kind).value, "plan": plan, "test_images": len(data.y_test),
+            "data": {"folder": str(data.source), "sha256": data.sha256},
             "batch": config.batch, "reference": references[primary][1],
             "references": {run: name for run, (_, name, _) in references.items()},
             "self_referenced": sorted(run for run, (_, _, own) in references.items() if own),

@@ -64,19 +64,29 @@ def candidate_dirs(data_dir: str | os.PathLike | None = None) -> list[tuple[str,
     return found
 
 
-def find_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """Return the first folder that holds the dataset, or raise a DatasetError saying how to get it.
+def find_data_dir(data_dir: str | os.PathLike | None = None, split: str = "train") -> Path:
+    """Return the first folder that holds the dataset (its ``split``'s images: ``test`` for a
+    folder staged with the test split alone), or raise a DatasetError saying how to get it.
 
     An explicit ``data_dir`` or ``$FMNIST_DATA`` that does not hold the data is an error on its own:
     silently falling back to another copy would hide the user's typo.
     """
     for origin, folder in candidate_dirs(data_dir):
-        if _locate(folder, "train", "images") is not None:
+        if _locate(folder, split, "images") is not None:
             return folder
         if origin.startswith(("--data", "$")):
             why = "does not exist" if not folder.is_dir() else "holds no Fashion-MNIST IDX files"
             raise DatasetError(f"data folder {folder} (from {origin}) {why}; {HOW_TO_GET}")
     raise DatasetError(f"Fashion-MNIST not found; {HOW_TO_GET}")
+
+
+def split_files(data_dir: str | os.PathLike | None, split: str) -> list[Path]:
+    """The images and labels files of ``split`` where the lookup finds them (to copy elsewhere)."""
+    folder = find_data_dir(data_dir, split)
+    found = [_locate(folder, split, kind) for kind in ("images", "labels")]
+    if None in found:
+        raise DatasetError(f"{folder}: the {split} split is incomplete; {HOW_TO_GET}")
+    return found
 
 
 def _locate(folder: Path, split: str, kind: str) -> Path | None:
@@ -147,10 +157,20 @@ def load_split(folder: Path, split: str, expected_count: int | None) -> tuple[np
 def load_fashion_mnist(
     data_dir: str | os.PathLike | None = None,
     expected_counts: dict[str, int] | None = EXPECTED_COUNTS,
+    splits: tuple[str, ...] = ("train", "test"),
 ) -> FashionMNIST:
-    """Find and read the whole dataset; ``expected_counts=None`` skips the 60k/10k count check."""
-    folder = find_data_dir(data_dir)
+    """Find and read the dataset; ``expected_counts=None`` skips the 60k/10k count check.
+
+    ``splits=("test",)`` reads the test split alone (a benchmark needs no training images, and a
+    device may have been given only those); the training arrays are then empty.
+    """
+    folder = find_data_dir(data_dir, splits[0])
     counts = expected_counts or {}
-    x_train, y_train, sha_train = load_split(folder, "train", counts.get("train"))
-    x_test, y_test, sha_test = load_split(folder, "test", counts.get("test"))
-    return FashionMNIST(x_train, y_train, x_test, y_test, folder, {**sha_train, **sha_test})
+    arrays, hashes = {}, {}
+    for split in ("train", "test"):
+        if split in splits:
+            *arrays[split], sha = load_split(folder, split, counts.get(split))
+            hashes.update(sha)
+        else:
+            arrays[split] = (np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8))
+    return FashionMNIST(*arrays["train"], *arrays["test"], folder, hashes)

@@ -30,3 +30,14 @@ def test_a_device_runs_the_quick_plan_on_every_test_image(export_dir, monkeypatc
     config = on_device.device_config(export_dir, "pi5")
     assert (config.plan_kind, config.images, config.batch, config.keras) == ("quick", None, 256, False)
     assert on_device.BASELINE.is_file()  # packaged with the benchmarks (package-data)
+
+
+def test_make_test_runs_the_device_command_with_its_gate_on_this_machine():
+    """The CI Pi job's command is exercised in make test, gated for this machine's CPU class
+    (not emulated: its timings count)."""
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text().replace("\\\n", " ")
+    recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    line = next(line for line in recipe.splitlines() if "fmnist_edge.benchmarks.on_device" in line)
+    assert "FMNIST_EMULATED" not in line and "--gate" not in line  # the packaged baseline

@@ -3,7 +3,9 @@ key and user key in a temporary folder, on 127.0.0.1 at a free port, with this m
 "device". The system's sshd and the user's ~/.ssh are not touched; every sshd started is stopped."""
 
 import getpass
+import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -28,12 +30,18 @@ def test_targets_parse_and_malformed_ones_are_refused():
             split_target(bad)
 
 
+# sshd in a mount namespace of its own where the dataset folders are empty: the "device" has no
+# Fashion-MNIST unless --remote brings it (root only: unshare needs CAP_SYS_ADMIN)
+HIDDEN = ("/usr/share/datasets", os.path.expanduser("~/.keras"))
+HIDE = "for d in \"$@\"; do [ -d \"$d\" ] && mount -t tmpfs none \"$d\"; done; exec {sshd}"
+
+
 class Server(TestServer):
     """One sshd on 127.0.0.1 and the client options that reach it with a known host key."""
 
-    def __init__(self, root: Path, env: dict) -> None:
+    def __init__(self, root: Path, env: dict, hide_data: bool = False) -> None:
         super().__init__()
-        self.root, self.env, self.proc = root, env, None
+        self.root, self.env, self.proc, self.hide_data = root, env, None, hide_data
 
     def start(self) -> None:
         root, env = self.root, self.env
@@ -53,9 +61,13 @@ class Server(TestServer):
             + (f"SetEnv {set_env}\n" if set_env else ""))
         if os.geteuid() == 0:
             Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation dir
+        command = [SSHD, "-D", "-e", "-f", str(root / "sshd_config")]
+        if self.hide_data:
+            sshd = " ".join(shlex.quote(part) for part in command)
+            command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                       HIDE.format(sshd=sshd), "hide", *HIDDEN]
         with open(root / "sshd.log", "w") as log:
-            self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(root / "sshd_config")],
-                                         stdout=subprocess.DEVNULL, stderr=log)
+            self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
         if not wait_for_port(self.port, self.proc):
             raise RuntimeError(f"sshd did not start: {(root / 'sshd.log').read_text()[-500:]}")
 
@@ -77,9 +89,12 @@ class Server(TestServer):
 def device(tmp_path_factory):
     if not Path(SSHD).exists():
         pytest.skip("openssh-server is not installed (make test installs it when root)")
+    if os.geteuid() != 0:
+        pytest.skip("hiding the dataset from the device needs a mount namespace (root)")
     root = tmp_path_factory.mktemp("device")
     (root / "tmp").mkdir()
-    with Server(root / "sshd", {"XDG_CACHE_HOME": root / "cache", "TMPDIR": root / "tmp"}) as server:
+    with Server(root / "sshd", {"XDG_CACHE_HOME": root / "cache", "TMPDIR": root / "tmp"},
+                hide_data=True) as server:
         yield server, root
 
 
@@ -104,6 +119,11 @@ def test_a_report_comes_home_and_the_second_run_reuses_the_venv(device, export_d
     report = tmp_path / "r1/devices/loopback/benchmark.json"
     assert report.is_file() and (tmp_path / "r1/devices/loopback/benchmark.md").is_file()
     assert '"name": "loopback"' in report.read_text()
+    # the device has no dataset (hidden): it read the test split --remote staged, and says so
+    data = json.loads(report.read_text())["data"]
+    assert data["folder"] == "test-data" and sorted(data["sha256"]) == [
+        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    assert "of `test-data` (t10k-images" in (tmp_path / "r1/devices/loopback/benchmark.md").read_text()
     assert "installing fmnist-edge" in first.err and "step 7/7: removing" in first.err
     assert _staged(root) == []  # nothing staged is left on the device
     assert _remote(server, export_dir, tmp_path / "r2") == 0

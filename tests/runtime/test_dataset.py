@@ -116,3 +116,14 @@ def test_nothing_found_says_how_to_get_it(tmp_path, monkeypatch):
     with pytest.raises(DatasetError, match="not found; install the Debian package") as info:
         dataset.find_data_dir()
     assert "\n" not in str(info.value)
+
+
+def test_a_folder_with_the_test_split_alone_serves_a_benchmark(tmp_path):
+    arrays = write_dataset(tmp_path)
+    for kind in ("images", "labels"):
+        (tmp_path / f"{FILES[('train', kind)]}.gz").unlink()
+    data = load_fashion_mnist(tmp_path, expected_counts=None, splits=("test",))
+    np.testing.assert_array_equal(data.x_test, arrays[("test", "images")])
+    assert data.x_train.shape == (0, 28, 28) and len(data.sha256) == 2
+    with pytest.raises(DatasetError, match="holds no Fashion-MNIST IDX files"):
+        load_fashion_mnist(tmp_path, expected_counts=None)  # a training run needs both splits
