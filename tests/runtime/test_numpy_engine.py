@@ -84,7 +84,8 @@ def test_damaged_files_are_one_line_errors():
 @pytest.mark.slow
 def test_every_tutorial_tflite_file_matches_litert_on_the_10k_test_images(tutorial_export):
     """int8 files: LiteRT's builtin codes exactly; float32 within 1e-5; every file the same
-    top-1 class as LiteRT's default on >= 99.9 % of the images (make numpy-check's verdict)."""
+    top-1 class as LiteRT's builtin kernels on >= 99.9 % of the images (make numpy-check's
+    verdict), and here as its default too (the tutorial CNN: at most 1 image of 10,000)."""
     from fmnist_edge.benchmarks import engines
     from fmnist_edge.runtime.dataset import load_fashion_mnist
 
@@ -93,6 +94,7 @@ def test_every_tutorial_tflite_file_matches_litert_on_the_10k_test_images(tutori
             for path in sorted(tutorial_export.out_dir.glob("*.tflite"))]
     assert len(rows) == 6 and [f for row in rows for f in engines.failures(row)] == []
     assert sum(row.get("codes_vs_builtin", 0) for row in rows) == 0
+    assert max(row["top1_vs_default"] for row in rows) <= 10
 
 
 def test_auto_prefers_an_installed_engine_and_falls_back_to_numpy(export_dir, monkeypatch):
