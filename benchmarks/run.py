@@ -13,7 +13,7 @@ import numpy as np
 from fmnist_edge.metrics import compare
 from fmnist_edge.runtime import amx as amx_policy
 from fmnist_edge.runtime import manifest as mf
-from fmnist_edge.runtime.backends import availability, format_runnable
+from fmnist_edge.runtime.backends import availability, runnable_formats
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
 from fmnist_edge.runtime.errors import FmnistError
@@ -73,6 +73,7 @@ def _entries(config: BenchConfig) -> tuple[dict, dict, list[str]]:
     Entries get ``run``, ``path`` and ``key`` (run/file) so several runs can sit side by side.
     """
     manifests, runnable, skipped = {}, {}, []
+    formats = runnable_formats_or_none()  # the numpy engine's only where no engine is installed
     for source in config.export_dirs:
         folder, manifest = _manifest_of(Path(source), config)
         run = run_name(source)
@@ -80,11 +81,12 @@ def _entries(config: BenchConfig) -> tuple[dict, dict, list[str]]:
             raise FmnistError(f"{source}: a second export of run {run!r}; pass each run once")
         manifests[run] = (folder, manifest)
         for entry in manifest["artifacts"]:
-            if not format_runnable(entry["format"]):
+            backends = _engines_for(config, entry["format"], formats, skipped)
+            if not backends:
                 skipped.append(f"{run}/{entry['file']}: no backend for {entry['format']} installed")
                 continue
             path = Path(entry.get("path") or folder / entry["file"])
-            for backend in _engines_for(config, entry["format"], skipped):
+            for backend in backends:
                 engine = "" if backend is Backend.AUTO else f"@{backend.value}"
                 one = {**entry, "run": run, "path": path, "key": f"{run}/{entry['file']}{engine}",
                        "backend": backend, "engine": engine[1:] or None}
@@ -96,10 +98,21 @@ def _entries(config: BenchConfig) -> tuple[dict, dict, list[str]]:
     return manifests, runnable, skipped
 
 
-def _engines_for(config: BenchConfig, fmt: str, skipped: list[str]) -> list[Backend]:
-    """The requested engines that run ``fmt`` here (auto always, when the format runs at all)."""
+def runnable_formats_or_none() -> list:
+    """The formats ``auto`` loads here (see runtime.backends.runnable_formats); none at all: []."""
+    try:
+        return runnable_formats()
+    except FmnistError:
+        return []
+
+
+def _engines_for(config: BenchConfig, fmt: str, formats: list, skipped: list[str]) -> list[Backend]:
+    """The requested engines that run ``fmt`` here: auto where ``auto`` loads the format (the
+    numpy engine takes TFLite files only on a device with no engine), another when it works."""
     found = []
     for backend in dict.fromkeys(config.backends):
+        if backend is Backend.AUTO and fmt not in formats:
+            continue
         if backend is not Backend.AUTO and ENGINES[backend].format != fmt:
             continue
         problem = None if backend is Backend.AUTO else availability(backend)
