@@ -46,7 +46,8 @@ def _minimums_ok(minimum) -> bool:
     return isinstance(minimum, (int, float)) and not isinstance(minimum, bool)
 
 
-def _find(report: dict, spec: dict, threads) -> dict | None:
+def find_record(report: dict, spec: dict, threads) -> dict | None:
+    """The record a ratio side names (format, quantization, optional run) at ``threads``."""
     run = spec.get("run") or (report.get("runs") or [None])[0]  # default: the primary run
     for r in report["records"]:  # the default engine's records; another engine's are extra rows
         if r["format"] == spec["format"] and r["quantization"] == spec["quantization"] and \
@@ -98,7 +99,7 @@ def ratio_checks(report: dict, baseline: dict) -> list[dict]:
                          "limit": f"skipped: emulated ({emulated})", "ok": True})
             continue
         threads = spec.get("threads", report["environment"]["threads"][0])
-        fast, slow = _find(report, spec["faster"], threads), _find(report, spec["slower"], threads)
+        fast, slow = find_record(report, spec["faster"], threads), find_record(report, spec["slower"], threads)
         if fast is None or slow is None:
             rows.append({"check": spec.get("name", "ratio"), "value": None, "limit": "skipped: not measured",
                          "ok": True})
@@ -114,15 +115,38 @@ def ratio_checks(report: dict, baseline: dict) -> list[dict]:
             continue
         rows.append({"check": spec.get("name", "ratio"), "value": value,
                      "limit": f"≥ {minimum}" + ("" if minimum is spec["min"] else f" ({cls})"),
-                     "ok": value >= minimum})
+                     "ok": value >= minimum, "spec": spec, "min": minimum})
     return rows
 
 
 def gate_table(rows: list[dict]) -> str:
-    """Markdown table of gate checks."""
+    """Markdown table of gate checks (a re-measured ratio shows both values)."""
     return markdown_table(["check", "measured", "limit", "result"],
-                          [[row["check"], "–" if row["value"] is None else f"{row['value']:.4g}",
-                            row["limit"], "ok" if row["ok"] else "REGRESSED"] for row in rows], "lrll")
+                          [[row["check"], _measured(row), row["limit"], "ok" if row["ok"] else "REGRESSED"]
+                           for row in rows], "lrll")
+
+
+def _measured(row: dict) -> str:
+    if row["value"] is None:
+        return "–"
+    if "again" not in row:
+        return f"{row['value']:.4g}"
+    again = "not re-measured" if row["again"] is None else f"{row['again']:.4g}"
+    return f"{row['value']:.4g}, re-measured {again}"
+
+
+def confirm_ratios(rows: list[dict], remeasure) -> list[dict]:
+    """Time the two sides of each failed batch-1 ratio again (``remeasure(specs)`` → values, None
+    where it cannot); a regression is one the second measurement repeats. Why: on this 2-core
+    VM one CI run's device gate gave LiteRT mixed/float32 1.75 (floor 2.2) a minute after the
+    quick benchmark of the same files gave 2.43. Throughput and accuracy are not re-measured."""
+    failed = [row for row in rows if not row["ok"] and row.get("spec", {}).get("metric") == "latency_p50"]
+    if not failed or remeasure is None:
+        return rows
+    for row, again in zip(failed, remeasure([row["spec"] for row in failed])):
+        row["again"] = again
+        row["ok"] = again is not None and again >= row["min"]
+    return rows
 
 
 def reference_checks(report: dict) -> list[dict]:
@@ -133,19 +157,23 @@ def reference_checks(report: dict) -> list[dict]:
             for run in report.get("self_referenced", [])]
 
 
-def check_gate(report: dict, baseline: dict) -> int:
+def check_gate(report: dict, baseline: dict, remeasure=None) -> int:
     """Print the gate table; 1 (with a one-line stderr summary) when anything regressed, else 0.
 
     A gate that checked nothing, or checked models against themselves, fails too: passing it
-    would say that nothing regressed when nothing was compared.
+    would say that nothing regressed when nothing was compared. ``remeasure``: see confirm_ratios.
     """
-    rows = reference_checks(report) + accuracy_checks(report, baseline) + ratio_checks(report, baseline)
+    rows = reference_checks(report) + accuracy_checks(report, baseline) + \
+        confirm_ratios(ratio_checks(report, baseline), remeasure)
     if all(row["ok"] and row["value"] is None for row in rows):  # nothing but skipped rows
         print("fmnist-bench: gate failed: no check ran (no model in the report matches the "
               "baseline's formats and quantizations)", file=sys.stderr)
         return 1
     failed = [row for row in rows if not row["ok"]]
     print("\n## Gate\n\n" + gate_table(failed or rows))
+    again = [row for row in rows if row.get("again") is not None and row["ok"]]
+    if again:
+        print("\nre-measured and passed: " + "; ".join(f"{r['check']} {_measured(r)}" for r in again))
     if failed:
         print(f"fmnist-bench: gate failed: {len(failed)} of {len(rows)} checks regressed "
               "(table above)", file=sys.stderr)

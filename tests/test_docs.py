@@ -124,3 +124,17 @@ def test_make_rewrites_tracked_files_only_when_asked():
     assert flags and all(f == guard for f in flags), flags
     assert "UPDATE_DOCS=1" in re.search(r"(?m)^docs:\n(\t.*\n)+", makefile).group(0)
     assert "git status --porcelain" in (REPO / ".ci" / "run").read_text()
+
+
+def test_the_gate_minimums_in_the_docs_are_the_baselines():
+    """docs/benchmarks.md's table of speed minimums per CPU class, row by row, equals
+    benchmarks/baseline.json (it had drifted: x86-amx 1.8/3.6/3.8/30 against 1.3/3.0/3.2/24)."""
+    import json
+
+    ratios = json.loads((REPO / "benchmarks" / "baseline.json").read_text())["ratios"]
+    page = (DOCS / "benchmarks.md").read_text()
+    table = re.search(r"\| ratio \(tutorial CNN, 1 thread\) \| ([\w-]+) \| ([\w-]+) \|\n\|[-:|]+\|\n((?:\|.*\n)+)",
+                      page)
+    classes, rows = table.group(1, 2), table.group(3).strip().splitlines()
+    shown = [[float(v) for v in row.strip("|").split("|")[1:]] for row in rows]
+    assert shown == [[r["min"][c] for c in classes] for r in ratios]

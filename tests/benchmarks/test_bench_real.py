@@ -56,3 +56,18 @@ def test_keras_baseline_and_same_run_ratios_are_recorded(report):
     int8 = next(r for r in report["records"] if r["model"] == "model_int8.tflite")
     assert int8["speedup_vs_float"] > 1 and int8["speedup_vs_keras_call"] > 1
     assert int8["size_vs_float"] < 0.27
+
+
+def test_a_failed_ratio_is_re_timed_on_the_real_files(report, tutorial_export):
+    from fmnist_edge.benchmarks import confirm, gate
+    from fmnist_edge.benchmarks.run import BenchConfig
+
+    baseline = gate.load_baseline(gate.Path(cli.__file__).with_name("baseline.json"))
+    specs = {s["name"]: s for s in baseline["ratios"]}
+    mixed = next(s for n, s in specs.items() if n.startswith("LiteRT mixed"))
+    keras = next(s for n, s in specs.items() if "Keras call" in n)
+    throughput = next(s for s in specs.values() if s["metric"] == "throughput")
+    config = BenchConfig((tutorial_export.out_dir,), threads=(1,), plan_kind="tiny")
+    again = confirm.remeasure_ratios(config, report, [mixed, keras, throughput])
+    assert again[1:] == [None, None]  # the Keras call is not loaded twice; throughput not re-timed
+    assert again[0] > 1  # int8 after a float first conv beats float32 on every CPU measured
