@@ -17,7 +17,7 @@ UPDATE_DOCS ?=
 RUN := artifacts/seed-cnn
 EDGE := artifacts/edge-cnn
 
-.PHONY: run docs numpy-check test setup venv data qemu sshd browser postgres train edge-seeds runs export bench pi-check sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help
+.PHONY: run docs numpy-check test setup venv data qemu sshd browser postgres train edge-seeds runs export bench pi-check pi-matrix sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)) and"
@@ -28,7 +28,8 @@ help:
 	@echo "make bench - the full benchmark of $(RUN)/export into reports/"
 	@echo "make edge-seeds - the edge CNN with seeds $(EDGE_SEEDS) too, and the runs table in docs/train.md"
 	@echo "make sweep - the hyperparameter ablation (fmnist-sweep, $(SWEEP_EPOCHS) epochs per trial) into reports/sweep.*"
-	@echo "make pi-check - $(RUN)/export on an emulated Raspberry Pi 4 and 5 (qemu, arm64 wheels) into reports/pi.md"
+	@echo "make pi-check - $(RUN)/export on emulated Raspberry Pis, one per OS (bookworm/trixie, 64/32-bit) into reports/pi.md"
+	@echo "make pi-matrix - every OS on both of its Pis, the tutorial and (when trained) the edge CNN (CI runs it)"
 	@echo "make overhead - batch-1 cost of Classifier.predict vs the bare loop, and threads sharing one Classifier"
 	@echo "make serve-bench - fmnist-serve under load (1, 8, 32 clients) from a [serve,litert]-only venv into reports/serve.*"
 	@echo "make fuzz  - 300 mutated copies of each int8 model through fmnist-predict: refused, accepted, crashed"
@@ -105,13 +106,13 @@ postgres:
 
 # qemu user-mode emulation for the Raspberry Pi check (only qemu-aarch64-static is used).
 qemu:
-	@if command -v qemu-aarch64-static >/dev/null; then :; \
+	@if command -v qemu-aarch64-static >/dev/null && command -v qemu-arm-static >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  echo "qemu: installing the Debian package qemu-user-static"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get install -y -q qemu-user-static || { apt-get update -q && apt-get install -y -q qemu-user-static; }; \
 	else \
-	  echo "error: qemu-aarch64-static is missing: run 'sudo apt-get install qemu-user-static'" >&2; exit 1; \
+	  echo "error: qemu-aarch64-static or qemu-arm-static is missing: run 'sudo apt-get install qemu-user-static'" >&2; exit 1; \
 	fi
 
 train: setup
@@ -160,7 +161,7 @@ run: train runs export bench
 # emulated Pi again on this machine (after make run trained the models), each block naming its
 # machine and date.
 docs:
-	$(MAKE) --no-print-directory runs export bench pi-check numpy-check UPDATE_DOCS=1
+	$(MAKE) --no-print-directory runs export bench pi-matrix numpy-check UPDATE_DOCS=1
 
 # A model where int8 hurts, found by measuring fmnist-train options (README "Where int8 loses
 # accuracy"): the tutorial CNN with ELU and Adam at 0.02 for 3 epochs. Exported with the fallback
@@ -209,10 +210,17 @@ SWEEP_EPOCHS ?= 3
 sweep: setup
 	$(VENV)/bin/fmnist-sweep --mode ablation --epochs $(SWEEP_EPOCHS) --out reports $(if $(UPDATE_DOCS),--update-readme docs/sweep.md)
 
-# The runtime on an emulated Raspberry Pi 4 and 5: Debian arm64, its Python, the real aarch64 wheels.
+# The runtime on emulated Raspberry Pis: Raspberry Pi OS bookworm and trixie, 64- and 32-bit, each
+# from Debian's packages with the wheels that exist for it (benchmarks/pi/systems.py). pi-check: each
+# system on one Pi, the tutorial CNN (make test); pi-matrix: each system on both of its Pis, and the
+# edge CNN beside the tutorial's when make run trained it (CI runs it after make test; make docs).
 pi-check: $(RUN)/export/manifest.json qemu
-	$(PY) -m fmnist_edge.benchmarks.pi.check $(RUN)/export --out reports $(if $(UPDATE_DOCS),--update-readme docs/pi.md)
+	$(PY) -m fmnist_edge.benchmarks.pi.check $(RUN)/export --out reports
 	@if [ -n "$$GITHUB_STEP_SUMMARY" ]; then cat reports/pi.md >> "$$GITHUB_STEP_SUMMARY"; fi
+
+pi-matrix: $(RUN)/export/manifest.json qemu
+	$(PY) -m fmnist_edge.benchmarks.pi.check $(RUN)/export $(dir $(wildcard $(EDGE)/export/manifest.json)) --matrix full \
+	  --out reports $(if $(UPDATE_DOCS),--update-readme docs/pi.md)
 
 test: setup sshd browser postgres $(RUN)/export/manifest.json
 	$(VENV)/bin/fmnist-bench $(RUN)/export --quick --out reports --gate benchmarks/baseline.json

@@ -2,8 +2,9 @@
 
 Through the system's OpenSSH client (your keys, agent and ``~/.ssh/config``; ``BatchMode=yes``,
 so it never asks for a password): the project wheel and the export folders go into a private
-``mktemp -d`` folder on the device, a venv cached per wheel (``${XDG_CACHE_HOME:-~/.cache}/
-fmnist-edge/remote/<version>-<sha>``, so a second run installs nothing) runs ``fmnist-doctor``
+``mktemp -d`` folder on the device, a venv of what installs on its system (``install_for``) cached
+per wheel (``${XDG_CACHE_HOME:-~/.cache}/fmnist-edge/remote/<version>-<sha>-<install>``, so a
+second run installs nothing) runs ``fmnist-doctor``
 and ``fmnist-bench``, the reports come back into ``reports/devices/<name>/`` (published only when
 complete), and the staged folder is removed (``--keep`` keeps it). Every failure is one line
 naming the step and the fix (exit 2). The device's commands run under a watchdog that ends them
@@ -153,11 +154,34 @@ def _tar(members: dict[str, Path]) -> bytes:
     return buffer.getvalue()
 
 
+@dataclass(frozen=True)
+class Install:
+    """What the device venv gets: the requirement's extras, and whether it sees Debian's packages."""
+
+    extras: str  # "[litert,onnx]", "[tflite-runtime]" or "" (the numpy engine alone)
+    system_site: bool  # a 32-bit Pi's NumPy and Pillow are Debian's: PyPI has no armv7l wheel
+
+    @property
+    def tag(self) -> str:
+        """The venv name's suffix, so each kind of install has its own cached venv."""
+        return (self.extras.strip("[]").replace(",", "-") or "core") + ("-system" if self.system_site else "")
+
+
+def install_for(machine: str, bits: str, python: str) -> Install:
+    """The install a user makes on this device (the systems of benchmarks/pi/systems.py): engines
+    on 64-bit; on a 32-bit ARM OS tflite-runtime 2.14 (Python 3.11 only, cp311 armv7l) or the numpy
+    engine alone, over Debian's python3-numpy and python3-pil."""
+    if bits == "32" or machine.startswith("armv"):
+        return Install("[tflite-runtime]" if python == "3.11" else "", True)
+    return Install("[litert,onnx]", False)
+
+
 def probe(session: Session) -> dict:
-    """Machine, word size, python3 version and hostname of the device; the checks of step 1."""
+    """Machine, word size, python3 version, hostname and the install of the device; step 1's checks."""
     text = session.run("connect", 'echo "machine=$(uname -m)"; echo "bits=$(getconf LONG_BIT)"; '
                        'echo "hostname=$(hostname)"; echo "python=$(python3 -c \'import sys; '
-                       'print("%d.%d" % sys.version_info[:2])\' 2>/dev/null || echo none)"').stdout
+                       'print("%d.%d" % sys.version_info[:2])\' 2>/dev/null || echo none)"; '
+                       'echo "debian_numpy=$(python3 -c \'import numpy, PIL\' 2>/dev/null && echo yes)"').stdout
     facts = dict(line.partition("=")[::2] for line in text.decode("utf-8", "replace").splitlines())
     machine, bits, python = facts.get("machine", ""), facts.get("bits", ""), facts.get("python", "none")
     hostname = facts.get("hostname") or session.host.rpartition("@")[2]
@@ -167,10 +191,12 @@ def probe(session: Session) -> dict:
     if tuple(int(x) for x in python.split(".")) < (3, 9):
         raise RemoteError(f"step connect: python3 {python} on the device; fmnist-edge needs 3.9 or "
                           "newer (64-bit Raspberry Pi OS bookworm has 3.11)")
-    if bits == "32" or machine.startswith("armv"):
-        raise RemoteError(f"step connect: a 32-bit OS on the device ({machine}): ai-edge-litert and "
-                          "onnxruntime publish no 32-bit ARM wheels; install 64-bit Raspberry Pi OS")
-    return {"machine": machine, "hostname": hostname, "python": python}
+    install = install_for(machine, bits, python)
+    if install.system_site and facts.get("debian_numpy") != "yes":
+        raise RemoteError(f"step connect: a 32-bit OS on the device ({machine}) has no PyPI wheel of "
+                          "NumPy or Pillow; install Debian's: sudo apt install python3-numpy python3-pil "
+                          "python3-venv")
+    return {"machine": machine, "hostname": hostname, "python": python, "install": install}
 
 
 def run_remote(config: RemoteConfig) -> Path:
@@ -197,7 +223,7 @@ def run_remote(config: RemoteConfig) -> Path:
                   lambda: session.run("stage", f"tar -xf - -C {shlex.quote(stage)}", _tar(
                       {wheel.name: wheel, **data,
                        **{f"export-{i}": d for i, d in enumerate(config.export_dirs)}})))
-            venv = _venv(session, wheel, stage)
+            venv = _venv(session, wheel, stage, facts["install"])
             _step(5, "fmnist-doctor and fmnist-bench on the device",
                   lambda: _bench(session, config, stage, venv, name))
             return _step(6, f"copying the reports into {config.out / 'devices' / name}",
@@ -222,20 +248,22 @@ def _step(number: int, what: str, action):
     return action()
 
 
-def _venv(session: Session, wheel: Path, stage: str) -> str:
-    """The device venv for this wheel: reused when its install finished before, else made."""
+def _venv(session: Session, wheel: Path, stage: str, install: Install) -> str:
+    """The device venv for this wheel and install: reused when its install finished before, else made."""
     sha = hashlib.sha256(wheel.read_bytes()).hexdigest()[:12]
     version = wheel.name.split("-")[1]
-    venv = f'"${{XDG_CACHE_HOME:-$HOME/.cache}}/fmnist-edge/remote/{version}-{sha}"'
+    venv = f'"${{XDG_CACHE_HOME:-$HOME/.cache}}/fmnist-edge/remote/{version}-{sha}-{install.tag}"'
     ready = session.run("venv", f"test -f {venv}/.complete && echo reuse || echo install").stdout
     if ready.strip() == b"reuse":
-        _step(4, f"reusing the device venv of fmnist-edge {version} ({sha})", lambda: None)
+        _step(4, f"reusing the device venv of fmnist-edge {version} ({sha}, {install.tag})", lambda: None)
         return venv
-    install = (f"rm -rf {venv} && python3 -m venv {venv} && {venv}/bin/pip install --quiet "
-               f"--disable-pip-version-check {shlex.quote(stage + '/' + wheel.name + '[litert,onnx]')}"
+    site = " --system-site-packages" if install.system_site else ""
+    command = (f"rm -rf {venv} && python3 -m venv{site} {venv} && {venv}/bin/pip install --quiet "
+               f"--disable-pip-version-check {shlex.quote(stage + '/' + wheel.name + install.extras)}"
                f" && touch {venv}/.complete")
-    _step(4, f"installing fmnist-edge {version} with [litert,onnx] into a device venv ({sha})",
-          lambda: session.run("venv", install, timeout=1800, watchdog=True))
+    what = f"with {install.extras}" if install.extras else "alone (the numpy engine)"
+    _step(4, f"installing fmnist-edge {version} {what}{site and ' over Debian NumPy'} into a device "
+          f"venv ({sha})", lambda: session.run("venv", command, timeout=1800, watchdog=True))
     return venv
 
 

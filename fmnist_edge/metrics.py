@@ -15,9 +15,11 @@ from fmnist_edge.runtime.labels import NUM_CLASSES
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int = NUM_CLASSES) -> np.ndarray:
     """Counts ``[true, predicted]`` as an n×n int64 matrix."""
-    y_true = np.asarray(y_true, dtype=np.int64)
-    y_pred = np.asarray(y_pred, dtype=np.int64)
-    return np.bincount(y_true * n + y_pred, minlength=n * n).reshape(n, n)
+    # np.intp: bincount takes platform-sized indices only, int32 on a 32-bit Pi (an int64 array
+    # raised "Cannot cast array data from int64 to int32" under qemu-arm)
+    y_true = np.asarray(y_true).astype(np.intp)
+    y_pred = np.asarray(y_pred).astype(np.intp)
+    return np.bincount(y_true * n + y_pred, minlength=n * n).astype(np.int64).reshape(n, n)
 
 
 def per_class_accuracy(cm: np.ndarray) -> np.ndarray:

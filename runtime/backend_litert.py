@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from .errors import FmnistError, first_line
+from .errors import EngineTooOld, FmnistError, first_line
 from .formats import ENGINES, Backend
 from .quantize import QuantParams
 from .quiet import native_stderr_captured
@@ -101,7 +101,10 @@ class TFLiteRunner:
                 interpreter.allocate_tensors()
                 interpreter.invoke()
         except (ValueError, RuntimeError, TypeError, AttributeError):
-            raise FmnistError(f"{source}: not a loadable TFLite model ({reason})") from None
+            message = f"{source}: not a loadable TFLite model ({reason})"
+            if "Didn't find op for builtin opcode" in reason:  # sound, but newer than this engine
+                raise EngineTooOld(message, self.backend) from None
+            raise FmnistError(message) from None
         self.delegate = "none (builtin kernels: XNNPACK refused the model)"
         return interpreter
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from .errors import BackendUnavailable, FmnistError, MissingExtraError
+from .errors import BackendUnavailable, EngineTooOld, FmnistError, MissingExtraError
 from .formats import ENGINES, FORMATS, Backend, Format
 
 
@@ -34,11 +34,20 @@ def open_runner(model_bytes: bytes, fmt: Format, source: str, backend: Backend, 
             raise FmnistError(f"{source}: backend {backend.value} runs {own.value} models, "
                               f"not {Format(fmt).value}")
         return _module(backend).open_model(model_bytes, source, threads)
+    too_old = None
     for candidate in FORMATS[fmt].backends:
         try:
-            return _module(candidate).open_model(model_bytes, source, threads)
+            runner = _module(candidate).open_model(model_bytes, source, threads)
         except (MissingExtraError, BackendUnavailable):
             continue
+        except EngineTooOld as exc:  # only a sound file newer than the engine goes on to the next
+            too_old = too_old or exc  # (a damaged one stops here: no engine may guess at it)
+            continue
+        if too_old is not None:
+            runner.delegate = f"{runner.delegate}; {too_old.engine} here is too old for this file"
+        return runner
+    if too_old is not None:
+        raise too_old
     raise missing_extra(fmt)
 
 

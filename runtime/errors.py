@@ -30,6 +30,17 @@ class BackendUnavailable(FmnistError):
     """A backend is installed but cannot work here; the message says why and what to use instead."""
 
 
+class EngineTooOld(FmnistError):
+    """The engine does not know an operator version the file uses (a newer converter wrote it):
+    the file is sound, another engine may run it. tflite-runtime 2.14, the last release and the
+    only engine of 32-bit Raspberry Pi OS bookworm, has no FULLY_CONNECTED version 12, which
+    LiteRT 2.x's dynamic-range files use (measured under qemu-arm, 2026-12-06)."""
+
+    def __init__(self, message: str, engine: str) -> None:
+        super().__init__(message)
+        self.engine = engine
+
+
 def first_line(exc: BaseException, limit: int = 300) -> str:
     """The first line of an exception's message (its type name when empty), cut to ``limit``."""
     text = str(exc).strip()

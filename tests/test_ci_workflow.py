@@ -10,7 +10,7 @@ def test_the_workflow_runs_make_test_in_a_debian_bookworm_container():
     # Ubuntu runners' apt sources carry no arm64 packages (the Pi check's guest), and an
     # unprivileged job could not install qemu-user-static: the job runs in Debian, as root
     assert "container: debian:bookworm" in lines
-    assert "run: make test" in lines
+    assert "run: make test" in lines and "run: make pi-matrix" in lines  # as .ci/run
     assert not any(line.startswith("run: sudo") for line in lines)
     install = WORKFLOW.read_text().split("apt-get install", 1)[1].split("- uses:", 1)[0]
     for package in ("git", "make", "python3-venv", "ca-certificates"):
@@ -31,5 +31,5 @@ def test_the_pi_job_runs_the_emulated_pis_command_on_a_self_hosted_arm64_runner(
     uploads = [s for s in jobs["test"]["steps"] if s.get("with", {}).get("name") == "export"]
     assert uploads and uploads[0]["with"]["path"] == "artifacts/seed-cnn/export/"
     # the same module is what make pi-check runs in its guests
-    check = (WORKFLOW.parents[2] / "benchmarks" / "pi" / "check.py").read_text()
+    check = (WORKFLOW.parents[2] / "benchmarks" / "pi" / "cells.py").read_text()
     assert '"-m", "fmnist_edge.benchmarks.on_device"' in check

@@ -1,16 +1,17 @@
-"""``make pi-check``: the runtime on an emulated Raspberry Pi (Debian arm64, its Python, real wheels).
+"""``make pi-check`` / ``make pi-matrix``: the runtime on emulated Raspberry Pis, every OS a user runs.
 
-    python -m fmnist_edge.benchmarks.pi.check [EXPORT_DIR] [--images N] [--out reports/]
+    python -m fmnist_edge.benchmarks.pi.check [EXPORT_DIR...] [--matrix default|full] [--out reports/]
 
-Steps: the cached arm64 root (rootfs), the aarch64 wheels of ``[litert,onnx]`` and of
-``[tflite-runtime]`` resolved on the host and installed by the guest's pip (wheels), then, for a
-Pi 4 (cortex-a72) and a Pi 5 (cortex-a76): ``fmnist-doctor``, ``fmnist-predict`` on PNG files,
-``fmnist-serve`` asked over HTTP for the same files, and the int8 TFLite and ONNX models on N
-test images, compared image by image with this machine.
+Per system (``systems``: bookworm and trixie, 64- and 32-bit): its cached Debian root (rootfs),
+the wheels that exist for it resolved on the host and installed by the guest's pip in a venv
+(wheels), then per emulated Pi the steps of ``cells``: fmnist-doctor, fmnist-predict, every
+engine there on N test images compared image by image with this machine, the device benchmark
+and fmnist-serve.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -23,35 +24,24 @@ from pathlib import Path
 
 import numpy as np
 
-from fmnist_edge.metrics import agreement
 from fmnist_edge.runtime import amx
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
-from fmnist_edge.runtime.formats import Backend, Format, Quantization
+from fmnist_edge.runtime.formats import Backend
 
 from ..on_device import EMULATED_IMAGES
 from . import report as pi_report
 from . import wheels as pi_wheels
-from .guest import CPUS, Guest, GuestError, PiCpu, find_qemu
+from .cells import Target, reference_key, run_cell
+from .guest import Guest, GuestError, PiCpu, find_qemu
 from .rootfs import build_rootfs
-from .serve_probe import serve_in_guest
+from .systems import BY_NAME, DEFAULT_CELLS, SYSTEMS, PiEnv, PiSystem
 
-
-@dataclass(frozen=True)
-class PiEnv:
-    """One guest install: the requirement pip resolves, and the models/backends it must run."""
-
-    name: str
-    requirement: str
-    models: tuple[tuple[Format, Quantization, Backend], ...]
-    predict_backend: Backend
-
-
-MAIN = PiEnv("main", "fmnist-edge[litert,onnx,serve]", ((Format.TFLITE, Quantization.INT8, Backend.LITERT),
-             (Format.ONNX, Quantization.INT8, Backend.ONNXRUNTIME)), Backend.AUTO)
-# the classic Pi path: tflite-runtime 2.14 (its last release) needs NumPy < 2
-CLASSIC = PiEnv("classic", "fmnist-edge[tflite-runtime]",
-                ((Format.TFLITE, Quantization.INT8, Backend.TFLITE_RUNTIME),), Backend.TFLITE_RUNTIME)
+Cells = tuple[tuple[PiSystem, PiCpu], ...]
+LEGACY = ("rootfs", "site-main", "site-classic", "wheels-main", "wheels-classic")
+FULL: Cells = tuple((system, cpu) for system in SYSTEMS for cpu in system.cpus)
+DEFAULT: Cells = tuple((BY_NAME[name], next(c for c in BY_NAME[name].cpus if c.qemu_cpu == cpu))
+                       for name, cpu in DEFAULT_CELLS)
 
 
 def default_cache() -> Path:
@@ -64,14 +54,20 @@ def default_cache() -> Path:
 class PiConfig:
     """What to check; ``wheelhouse`` replaces the download with a prepared folder of wheels."""
 
-    export_dir: Path
-    images: int = 1000
+    export_dirs: tuple[Path, ...]  # the tutorial CNN's export first; the edge CNN's beside it
+    images: int = 500
     out: Path = Path("reports")
     cache: Path = field(default_factory=default_cache)
     wheelhouse: Path | None = None
-    cpus: tuple[PiCpu, ...] = CPUS
+    cells: Cells = DEFAULT
     max_mismatch_pct: float = 0.5  # int8 kernels may round differently on Arm; say how many
     data_dir: str | None = None
+    bench: bool = True  # the device benchmark (on_device) in every cell
+
+    @property
+    def systems(self) -> tuple[PiSystem, ...]:
+        """The systems of ``cells``, in order, once each."""
+        return tuple(dict.fromkeys(system for system, _ in self.cells))
 
 
 def run_pi_check(config: PiConfig) -> dict:
@@ -98,34 +94,30 @@ def _cache_lock(cache: Path):
 
 def _run_locked(config: PiConfig) -> dict:
     start = time.perf_counter()
-    export_dir = config.export_dir.resolve()
-    qemu = find_qemu()
-    rootfs = build_rootfs(config.cache, qemu)
-    setup_s = {"rootfs": time.perf_counter() - start}
+    for old in LEGACY:  # the one-system layout's folders (430 MB), replaced by per-system ones
+        shutil.rmtree(config.cache / old, ignore_errors=True)
     work = _fresh(config.cache / "work")
-    inputs = _inputs(config, work)
-    reference = _x86_reference(export_dir, inputs)
-    envs, skipped = _environments(config)
-    tick = time.perf_counter()
+    target = _target(config, work)
     project = pi_wheels.project_wheel(work / "dist")  # built once, installed in every environment
-    sites = {env.name: _install(config, rootfs, qemu, work, env, project) for env in envs}
-    setup_s["wheels_and_install"] = time.perf_counter() - tick
-    records, predicts, doctors, benches, serves = [], [], {}, [], []
-    x86_accuracy = _x86_accuracies(export_dir, config.data_dir, EMULATED_IMAGES)
-    for cpu in config.cpus:
-        guest = Guest(qemu, rootfs.path / "root", rootfs.python, cpu, config.cache / "home")
-        doctors[cpu.qemu_cpu] = _doctor(guest, sites["main"])
-        benches.append(_bench(guest, sites["main"], export_dir, config, x86_accuracy))
-        serves.append(serve_in_guest(guest, sites["main"], export_dir, inputs["pngs"],
-                                     reference["labels"]))
-        for env in envs:
-            predicts.append(_predict(guest, env, sites[env.name], export_dir, inputs, reference))
-            records += [_evaluate(guest, env, sites[env.name], export_dir, model, inputs, reference,
-                                  work) for model in env.models]
-    results = {"records": records, "predict": predicts, "doctor": doctors, "bench": benches,
-               "serve": serves}
-    report = pi_report.build(config, rootfs, qemu, sites, results, setup_s,
-                             time.perf_counter() - start, skipped)
+    results = {"records": [], "predict": [], "doctor": [], "bench": [], "serve": []}
+    systems, skipped, seconds = {}, [], {"setup": time.perf_counter() - start}
+    for system in config.systems:
+        tick = time.perf_counter()
+        qemu = find_qemu(system.qemu)
+        rootfs = build_rootfs(config.cache, qemu, system)
+        envs, skip = _environments(config, system)
+        skipped += skip
+        cpus = [cpu for s, cpu in config.cells if s == system]
+        sites = {env.name: _install(config, system, rootfs, qemu, env, project, cpus[0]) for env in envs}
+        one = system if not skip else _without(system, envs)
+        systems[system.name] = pi_report.system_facts(system, rootfs, qemu, sites, cpus)
+        seconds[f"{system.name} root and installs"] = time.perf_counter() - tick
+        for cpu in cpus:
+            guest = Guest(qemu, rootfs.path / "root", rootfs.python, cpu, config.cache / "home")
+            for key, values in run_cell(guest, one, sites, target, config.out, work, config.bench).items():
+                results[key] += values
+    seconds["total"] = time.perf_counter() - start
+    report = pi_report.build(config, systems, results, seconds, skipped)
     pi_report.write(report, config.out)
     failures = pi_report.failures(report)
     if failures:
@@ -133,12 +125,20 @@ def _run_locked(config: PiConfig) -> dict:
     return report
 
 
-def _environments(config: PiConfig) -> tuple[tuple[PiEnv, ...], list[str]]:
-    """Both installs; with a user's wheelhouse, the classic one only when it has tflite-runtime."""
-    if config.wheelhouse is not None and not any(config.wheelhouse.glob("tflite_runtime-*.whl")):
-        return (MAIN,), [f"classic ({CLASSIC.requirement}): no tflite_runtime wheel in "
-                         f"{config.wheelhouse}"]
-    return (MAIN, CLASSIC), []
+def _environments(config: PiConfig, system: PiSystem) -> tuple[tuple[PiEnv, ...], list[str]]:
+    """The system's installs; with a user's wheelhouse, those needing tflite-runtime only when it
+    has that wheel."""
+    if config.wheelhouse is None or any(config.wheelhouse.glob("tflite_runtime-*.whl")):
+        return system.envs, []
+    keep = tuple(env for env in system.envs if "tflite-runtime" not in env.requirement)
+    return keep, [f"{system.name} {env.name} ({env.requirement}): no tflite_runtime wheel in "
+                  f"{config.wheelhouse}" for env in system.envs if env not in keep]
+
+
+def _without(system: PiSystem, envs: tuple[PiEnv, ...]) -> PiSystem:
+    import dataclasses
+
+    return dataclasses.replace(system, envs=envs)
 
 
 def _fresh(folder: Path) -> Path:
@@ -147,44 +147,58 @@ def _fresh(folder: Path) -> Path:
     return folder
 
 
-def _inputs(config: PiConfig, work: Path) -> dict:
-    """The first N test images as .npy, and four of them as PNG files for fmnist-predict."""
+def _target(config: PiConfig, work: Path) -> Target:
+    """The test images, the files for fmnist-predict, and this machine's results for both."""
     from PIL import Image
+
+    from ..serving.bench import bodies_for
 
     data = load_fashion_mnist(config.data_dir)
     n = min(config.images, len(data.x_test))
     np.save(work / "images.npy", data.x_test[:n])
-    pngs = []
+    files = []
     for i in range(4):
-        pngs.append(work / f"test-{i:05d}.png")
-        Image.fromarray(data.x_test[i]).save(pngs[-1])
-    return {"npy": work / "images.npy", "x": data.x_test[:n], "y": data.y_test[:n], "pngs": pngs}
+        files.append(work / f"test-{i:05d}.png")
+        Image.fromarray(data.x_test[i]).save(files[-1])
+    files.append(work / "phone-00004.jpg")  # a 1200×900 photo of a garment on a table
+    files[-1].write_bytes(bodies_for("photo", data.x_test[4:5])[0])
+    exports = tuple(Path(d).resolve() for d in config.export_dirs)
+    probabilities, backends = _x86_results(config, exports, data.x_test[:n])
+    return Target(exports, work / "images.npy", data.y_test[:n], tuple(files), tuple(_x86_labels(exports[0], files)),
+                  probabilities, backends, _x86_accuracies(exports[0], data), config.data_dir)
 
 
-def _x86_reference(export_dir: Path, inputs: dict) -> dict:
-    """This machine's probabilities per (format, quantization), and fmnist-predict's labels."""
+def _x86_results(config: PiConfig, exports: tuple[Path, ...], images: np.ndarray) -> tuple[dict, dict]:
+    """This machine's probabilities (and engine) for every model a cell evaluates."""
     probabilities, backends = {}, {}
-    for fmt, quantization in {(f, q) for env in (MAIN, CLASSIC) for f, q, _ in env.models}:
-        clf = Classifier.load(export_dir, format=fmt, quantization=quantization,
-                              amx=amx.command_policy())  # as fmnist-predict runs it
-        probabilities[(fmt, quantization)] = clf.predict(inputs["x"])
-        backends[(fmt, quantization)] = clf.backend
+    models = {model for system in config.systems for env in system.envs for model in env.models}
+    for export_dir in exports:
+        for model in sorted(models):
+            key = reference_key(export_dir, model)
+            if key in probabilities:
+                continue
+            clf = Classifier.load(export_dir, format=model[0], quantization=model[1],
+                                  backend=Backend.NUMPY if key[-1] == "numpy" else Backend.AUTO,
+                                  amx=amx.command_policy())  # as fmnist-predict runs it
+            probabilities[key], backends[key] = clf.predict(images), clf.backend
+    return probabilities, backends
+
+
+def _x86_labels(export_dir: Path, files: list[Path]) -> list[str]:
+    """fmnist-predict --json's labels of ``files`` on this machine."""
     out = subprocess.run([sys.executable, "-m", "fmnist_edge.runtime.predict_cli", "--json",
-                          str(export_dir), *map(str, inputs["pngs"])], capture_output=True, text=True)
+                          str(export_dir), *map(str, files)], capture_output=True, text=True)
     if out.returncode != 0:
         raise GuestError(f"fmnist-predict on this machine failed: {out.stderr.strip()[-300:]}")
-    return {"probabilities": probabilities, "backends": backends, "labels": _labels(out.stdout)}
+    return [json.loads(line)["label"] for line in out.stdout.splitlines() if line.startswith("{")]
 
 
-def _labels(stdout: str) -> list[str]:
-    return [json.loads(line)["label"] for line in stdout.splitlines() if line.startswith("{")]
-
-
-def _install(config: PiConfig, rootfs, qemu: str, work: Path, env: PiEnv, project: Path) -> Path:
-    """Resolve (or copy) the wheels for ``env`` and install them with the guest's pip."""
-    wheelhouse = config.cache / f"wheels-{env.name}"
+def _install(config: PiConfig, system: PiSystem, rootfs, qemu: str, env: PiEnv, project: Path,
+             cpu: PiCpu) -> Path:
+    """Resolve (or copy) the wheels for ``env`` on ``system`` and install them with the guest's pip."""
+    wheelhouse = config.cache / f"wheels-{system.name}-{env.name}"
     if config.wheelhouse is not None:
-        wheelhouse = _fresh(work / f"wheels-{env.name}")
+        wheelhouse = _fresh(config.cache / "work" / f"wheels-{system.name}-{env.name}")
         for wheel in config.wheelhouse.glob("*.whl"):
             shutil.copy2(wheel, wheelhouse)
     wheelhouse.mkdir(parents=True, exist_ok=True)
@@ -193,127 +207,106 @@ def _install(config: PiConfig, rootfs, qemu: str, work: Path, env: PiEnv, projec
     shutil.copy2(project, wheelhouse)
     if config.wheelhouse is None:
         extras = env.requirement[len("fmnist-edge"):]
-        pi_wheels.download(wheelhouse, [f"{wheelhouse / project.name}{extras}", "pip"],
-                           rootfs.python_version, rootfs.glibc)
-    guest = Guest(qemu, rootfs.path / "root", rootfs.python, config.cpus[0], config.cache / "home")
-    return pi_wheels.guest_install(guest, wheelhouse, env.requirement, config.cache / f"site-{env.name}",
-                                   config.wheelhouse)
+        # where NumPy and Pillow come from Debian, only the wheels that exist are fetched
+        wanted = [f"{wheelhouse / project.name}{extras}", "pip"] if not system.debian_numpy else \
+            [str(wheelhouse / project.name), "pip", *(["tflite-runtime>=2.14"] if "tflite" in extras else [])]
+        pi_wheels.download(wheelhouse, wanted, rootfs.python_version, rootfs.glibc, system.machine,
+                           deps=not system.debian_numpy)
+    guest = Guest(qemu, rootfs.path / "root", rootfs.python, cpu, config.cache / "home")
+    return pi_wheels.guest_install(guest, wheelhouse, env.requirement,
+                                   config.cache / f"site-{system.name}-{env.name}", config.wheelhouse,
+                                   system_site=system.debian_numpy)
 
 
-def _x86_accuracies(export_dir: Path, data_dir: str | None, n: int) -> dict:
-    """Each artifact's accuracy on this machine over the first ``n`` test images, by file."""
-    data = load_fashion_mnist(data_dir)
+def _x86_accuracies(export_dir: Path, data) -> dict:
+    """(file, on numpy?) → accuracy over the first test images on_device uses in a guest: with
+    this machine's default engine, and the TFLite files on the numpy engine (auto's engine on a
+    32-bit Pi)."""
     manifest = json.loads((export_dir / "manifest.json").read_text())
+    x, y = data.x_test[:EMULATED_IMAGES], data.y_test[:EMULATED_IMAGES]
     found = {}
     for entry in manifest["artifacts"]:
-        clf = Classifier.load(export_dir / entry["file"], amx=amx.command_policy())
-        top = np.argmax(clf.predict(data.x_test[:n]), axis=1)
-        found[entry["file"]] = float(np.mean(top == data.y_test[:n]))
+        for numpy in (False, True) if entry["format"] == "tflite" else (False,):
+            clf = Classifier.load(export_dir / entry["file"], amx=amx.command_policy(),
+                                  backend=Backend.NUMPY if numpy else Backend.AUTO)
+            found[(entry["file"], numpy)] = float(np.mean(np.argmax(clf.predict(x), axis=1) == y))
     return found
 
 
-def _bench(guest: Guest, site: Path, export_dir: Path, config: PiConfig, x86: dict) -> dict:
-    """The CI Pi job's command (``benchmarks.on_device``: fmnist-bench and the device gate, with
-    only ``[litert,onnx]``, no TensorFlow or matplotlib) in the guest: its report, which must say
-    emulated, and each model's accuracy, which must equal this machine's on the same images."""
-    name = f"emulated-{guest.cpu.qemu_cpu}"
-    out = (config.out / "devices" / name).resolve()
-    args = ["-m", "fmnist_edge.benchmarks.on_device", str(export_dir), "--out", str(out),
-            "--device-name", name, *(["--data", str(Path(config.data_dir).resolve())]
-                                     if config.data_dir else [])]
-    _, seconds = guest.python_run(args, site, "fmnist-bench (benchmarks.on_device)")
-    report = json.loads((out / "benchmark.json").read_text())
-    models = [{"model": r["model"], "backend": r["backend"], "accuracy": r["accuracy"],
-               "x86_accuracy": x86.get(r["model"])} for r in report["records"]]
-    return {"cpu": guest.cpu.qemu_cpu, "report": str(out / "benchmark.json"),
-            "emulated": report["device"]["emulated"], "images": report["test_images"],
-            "models": models, "seconds": seconds}
+def _names(valid: list[str]):
+    """An argparse type: comma-separated names out of ``valid``, as a tuple."""
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(part for part in text.replace(" ", "").split(",") if part)
+        wrong = [name for name in names if name not in valid]
+        if wrong or not names:
+            raise argparse.ArgumentTypeError(f"invalid choice {(wrong or [text])[0]!r} "
+                                             f"(choose from {', '.join(valid)})")
+        return names
+    return parse
 
 
-def _doctor(guest: Guest, site: Path) -> str:
-    """fmnist-doctor in the guest; both engines of the main install must work."""
-    text, _ = guest.python_run([str(site / "bin/fmnist-doctor")], site, "fmnist-doctor")
-    broken = [line for line in text.splitlines()
-              if line.startswith(("litert ", "onnxruntime ")) and ": ok:" not in line]
-    if broken:
-        raise GuestError(f"fmnist-doctor on {guest.cpu.qemu_cpu}: {broken[0]}")
-    return text
+def cells_of(matrix: str, systems: tuple[str, ...] | None, cpus: tuple[str, ...] | None) -> Cells:
+    """The cells of ``matrix`` (default or full) on the named systems and CPUs (None: all)."""
+    return tuple((system, cpu) for system, cpu in (FULL if matrix == "full" else DEFAULT)
+                 if (systems is None or system.name in systems) and (cpus is None or cpu.qemu_cpu in cpus))
 
 
-def _predict(guest: Guest, env: PiEnv, site: Path, export_dir: Path, inputs: dict,
-             reference: dict) -> dict:
-    """fmnist-predict --json on the PNG files; labels compared with this machine's."""
-    args = [str(site / "bin/fmnist-predict"), "--json", "--backend", env.predict_backend,
-            str(export_dir), *map(str, inputs["pngs"])]
-    text, seconds = guest.python_run(args, site, f"fmnist-predict ({env.name})")
-    labels = _labels(text)
-    same = sum(a == b for a, b in zip(labels, reference["labels"]))
-    return {"cpu": guest.cpu.qemu_cpu, "environment": env.name, "backend": env.predict_backend,
-            "files": len(inputs["pngs"]), "labels": labels, "x86_labels": reference["labels"],
-            "mismatches": len(reference["labels"]) - same, "seconds": seconds}
-
-
-def _evaluate(guest: Guest, env: PiEnv, site: Path, export_dir: Path, model: tuple, inputs: dict,
-              reference: dict, work: Path) -> dict:
-    """One model on N test images in the guest, compared image by image with this machine."""
-    fmt, quantization, backend = model
-    out = work / f"{guest.cpu.qemu_cpu}-{env.name}-{fmt}-{quantization}.npz"
-    text, seconds = guest.python_run(["-m", "fmnist_edge.benchmarks.pi.evaluate", str(export_dir),
-                                      str(inputs["npy"]), str(out), fmt, quantization, backend],
-                                     site, f"{fmt} {quantization} on {backend}")
-    loaded = json.loads(text.strip().splitlines()[-1])
-    guest_p = np.load(out)["probabilities"]
-    x86_p = reference["probabilities"][(fmt, quantization)]
-    facts = agreement(np.argmax(guest_p, axis=1), inputs["y"], np.argmax(x86_p, axis=1))
-    return {"cpu": guest.cpu.qemu_cpu, "board": guest.cpu.board, "environment": env.name,
-            "format": fmt, "quantization": quantization, "backend": loaded["backend"],
-            "delegate": loaded["delegate"], "images": len(guest_p),
-            "accuracy": facts["accuracy"], "x86_accuracy": facts["reference_accuracy"],
-            "x86_backend": reference["backends"][(fmt, quantization)],
-            "mismatches": len(facts["changed_indices"]), "mismatch_indices": facts["changed_indices"],
-            "max_abs_prob_diff": float(np.max(np.abs(guest_p - x86_p))),
-            # one int8 output step is 1/256: more than that means the kernels rounded differently
-            "images_prob_diff_over_step": int(np.sum(np.max(np.abs(guest_p - x86_p), axis=1) > 1.01 / 256)),
-            "load_s": loaded["load_s"], "predict_s": loaded["predict_s"], "seconds": seconds}
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``make pi-check``: 0 passed, 1 a check failed, 2 bad input or set-up."""
+def build_parser() -> argparse.ArgumentParser:
+    """pi-check's options."""
     from fmnist_edge.runtime import cliutil
 
-    from .guest import PI4, PI5
+    from ..cliargs import DEFAULT_EXPORT, add_count
 
-    from ..cliargs import add_count, export_parser
-
-    p = export_parser("pi-check", "Run the runtime on an emulated Raspberry Pi 4 and 5 (Debian "
-                      "arm64, qemu user mode, the real aarch64 wheels).")
+    p = cliutil.ArgumentParser(prog="pi-check", description=(
+        "Run the runtime on emulated Raspberry Pis: Raspberry Pi OS bookworm and trixie, 64- and "
+        "32-bit (Debian's packages, qemu user mode, the wheels that exist for each)."))
     add = p.add_argument
-    add_count(p, "--images", 1000, "test images per model and CPU")
-    add("--cpu", choices=("cortex-a72", "cortex-a76", "both"), default="both",
-        help="Pi 4 (cortex-a72, no dot product), Pi 5 (cortex-a76) or both (default: both)")
+    add("export_dirs", nargs="*", default=[DEFAULT_EXPORT], metavar="EXPORT_DIR",
+        help=f"export folders with manifest.json, each model checked in every cell (default: {DEFAULT_EXPORT})")
+    add_count(p, "--images", 500, "test images per model and cell")
+    add("--matrix", choices=("default", "full"), default="default",
+        help="default: each system on one Pi (every OS, both architectures, the numpy engine); "
+             "full: each system on both of its Pis (make pi-matrix) (default: %(default)s)")
+    add("--system", type=_names([s.name for s in SYSTEMS]), default=None, metavar="SYSTEM[,...]",
+        help=f"only these systems ({', '.join(s.name for s in SYSTEMS)}; default: all)")
+    add("--cpu", type=_names(sorted({c.qemu_cpu for _, c in FULL})), default=None, metavar="CPU[,...]",
+        help="only these emulated CPUs (cortex-a72: Pi 4, cortex-a76: Pi 5; 32-bit: cortex-a7 for "
+             "a Pi 3 / Zero 2 W, max for a Pi 4; default: all)")
+    add("--no-bench", action="store_true", help="skip the device benchmark (on_device) in the guests")
     add("--out", metavar="DIR", default="reports", help="report folder (default: %(default)s)")
     add("--cache", metavar="DIR", default=None,
-        help="where the arm64 root, wheels and guest installs are kept (default: ~/.cache/fmnist-edge/pi)")
+        help="where the guest roots, wheels and installs are kept (default: ~/.cache/fmnist-edge/pi)")
     add("--wheelhouse", metavar="DIR", default=None,
         help="install from this folder of wheels instead of resolving them with pip download")
     add("--data", metavar="DIR", default=None, help="Fashion-MNIST folder (default: the usual lookup)")
     add("--update-readme", metavar="FILE", default=None,
         help="also write the results table into FILE between <!-- pi:begin/end --> markers")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``make pi-check``: 0 passed, 1 a check failed, 2 bad input or set-up."""
+    from fmnist_edge.runtime import cliutil
+    from fmnist_edge.runtime.errors import FmnistError
+
+    p = build_parser()
     args = p.parse_args(argv)
 
     def action() -> int:
-        from fmnist_edge.runtime.errors import FmnistError
-
-        export_dir = Path(args.export_dir)
-        if not (export_dir / "manifest.json").is_file():
-            raise FmnistError(f"{export_dir}: no manifest.json; run fmnist-export first")
+        exports = tuple(Path(d) for d in args.export_dirs)
+        for export_dir in exports:
+            if not (export_dir / "manifest.json").is_file():
+                raise FmnistError(f"{export_dir}: no manifest.json; run fmnist-export first")
         if args.wheelhouse and not Path(args.wheelhouse).is_dir():
             raise FmnistError(f"--wheelhouse {args.wheelhouse}: not a folder")
-        cpus = {"cortex-a72": (PI4,), "cortex-a76": (PI5,), "both": (PI4, PI5)}[args.cpu]
-        config = PiConfig(export_dir, args.images, Path(args.out),
+        cells = cells_of(args.matrix, args.system, args.cpu)
+        if not cells:
+            raise FmnistError(f"no cell of the {args.matrix} matrix runs {','.join(args.system or ())} "
+                              f"on {','.join(args.cpu or ())} (--matrix full has every system on both its Pis)")
+        config = PiConfig(exports, args.images, Path(args.out),
                           Path(args.cache) if args.cache else default_cache(),
-                          Path(args.wheelhouse).resolve() if args.wheelhouse else None, cpus,
-                          data_dir=args.data)
+                          Path(args.wheelhouse).resolve() if args.wheelhouse else None, cells,
+                          data_dir=args.data, bench=not args.no_bench)
         report = run_pi_check(config)
         print(pi_report.markdown(report))
         if args.update_readme:

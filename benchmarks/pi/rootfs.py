@@ -1,10 +1,11 @@
-"""A minimal Debian arm64 root filesystem (Python and its libraries) from Debian's own packages.
+"""A minimal Debian root filesystem (Python and its libraries) per Pi system, from Debian's packages.
 
-No debootstrap, no root-only kernel set-up: a private apt configuration (arm64, its own state and
-cache) whose sources are the Debian entries of the host's own apt sources (see ``sources``),
-``apt-get install --download-only``, then ``dpkg-deb -x`` of each package and the guest's
-``ldconfig`` under qemu. About 40 packages, 17 MB downloaded, 78 MB unpacked, a few seconds; the
-result is cached and reused while it is complete.
+No debootstrap, no root-only kernel set-up: a private apt configuration (the system's
+architecture and release, its own state and cache) whose sources are the Debian entries of the
+host's own apt sources (see ``sources``), ``apt-get install --download-only``, then ``dpkg-deb
+-x`` of each package and the guest's ``ldconfig`` under qemu. About 40 packages, 17 MB
+downloaded, 78 MB unpacked, a few seconds (bookworm arm64); the result is cached per system and
+reused while it is complete.
 """
 
 from __future__ import annotations
@@ -20,16 +21,15 @@ from pathlib import Path
 from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.errors import FmnistError
 
-from .sources import arm64_sources
-
-PACKAGES = ("python3", "libstdc++6", "libgcc-s1", "libc-bin")
+from .sources import guest_sources
+from .systems import SYSTEMS, PiSystem
 HOST_SOURCES = (Path("/etc/apt/sources.list"), Path("/etc/apt/sources.list.d"))
 STAMP = ".fmnist-rootfs.json"
 
 
 @dataclass(frozen=True)
 class Rootfs:
-    """An unpacked arm64 root: its folder, its Python and the versions wheels must match."""
+    """An unpacked guest root: its folder, its Python and the versions wheels must match."""
 
     path: Path
     python: Path  # the guest interpreter, as a host path inside ``path``
@@ -52,22 +52,24 @@ def host_source_files(roots=HOST_SOURCES) -> list[Path]:
     return files
 
 
-def apt_config(work: Path, sources: list[Path]) -> Path:
-    """Write a private arm64 apt configuration under ``work`` from the Debian entries of ``sources``."""
+def apt_config(work: Path, sources: list[Path], system: PiSystem = SYSTEMS[0]) -> Path:
+    """Write a private apt configuration for ``system`` under ``work`` from the Debian entries of
+    ``sources``."""
     if not sources:
         raise FmnistError("no apt sources on this host (looked in /etc/apt/sources.list and "
-                          "/etc/apt/sources.list.d); the arm64 packages come from the host's sources")
-    derived = arm64_sources(sources)
+                          "/etc/apt/sources.list.d); the guest's packages come from the host's sources")
+    arch = system.arch.value
+    derived = guest_sources(sources, arch, system.release)
     parts = work / "sources.list.d"
     for folder in (parts, work / "state/lists/partial", work / "cache/archives/partial",
                    work / "preferences.d"):
         folder.mkdir(parents=True, exist_ok=True)
-    (parts / "debian-arm64.sources").write_text(derived)
+    (parts / f"debian-{system.name}.sources").write_text(derived)
     (work / "state/status").touch()
     conf = work / "apt.conf"
     # the host's apt.conf.d (proxies, mirror settings) still applies: only these paths are private
     conf.write_text("\n".join([
-        'APT::Architecture "arm64";', 'APT::Architectures { "arm64"; };',
+        f'APT::Architecture "{arch}";', f'APT::Architectures {{ "{arch}"; }};',
         'APT::Install-Recommends "false";', f'Dir::State "{work}/state";',
         f'Dir::State::status "{work}/state/status";', f'Dir::Cache "{work}/cache";',
         'Dir::Etc::SourceList "/dev/null";', f'Dir::Etc::SourceParts "{parts}";',
@@ -75,34 +77,36 @@ def apt_config(work: Path, sources: list[Path]) -> Path:
     return conf
 
 
-def download_debs(work: Path, packages=PACKAGES) -> list[Path]:
+def download_debs(work: Path, system: PiSystem) -> list[Path]:
     """``apt-get update`` and ``install --download-only`` with the private configuration."""
     for tool in ("apt-get", "dpkg-deb"):
         if not shutil.which(tool):
-            raise FmnistError(f"{tool} not found: the Pi check builds its arm64 root from Debian "
+            raise FmnistError(f"{tool} not found: the Pi check builds its guest roots from Debian "
                               "packages and needs a Debian-based host")
-    env = {**os.environ, "APT_CONFIG": str(apt_config(work, host_source_files())),
+    env = {**os.environ, "APT_CONFIG": str(apt_config(work, host_source_files(), system)),
            "DEBIAN_FRONTEND": "noninteractive"}
-    for args in (["update", "-q"], ["install", "-y", "-q", "--download-only", *packages]):
+    for args in (["update", "-q"], ["install", "-y", "-q", "--download-only", *system.packages]):
         out = subprocess.run(["apt-get", *args], env=env, capture_output=True, text=True)
         if out.returncode != 0:
             last = (out.stderr.strip() or out.stdout.strip() or "failed").splitlines()[-1]
-            raise FmnistError(f"apt-get {args[0]} for the arm64 root failed: {last}")
+            raise FmnistError(f"apt-get {args[0]} for the {system.name} root failed: {last}")
     return sorted((work / "cache/archives").glob("*.deb"))
 
 
-def build_rootfs(cache: Path, qemu: str) -> Rootfs:
-    """The cached arm64 root under ``cache/rootfs``, built (atomically) when missing."""
-    final = cache / "rootfs"
+def build_rootfs(cache: Path, qemu: str, system: PiSystem = SYSTEMS[0]) -> Rootfs:
+    """The cached root of ``system`` under ``cache/rootfs-<system>``, built (atomically) when missing."""
+    final = cache / f"rootfs-{system.name}"
     found = _load(final)
     if found:
         return found
-    staging = atomic.make_staging_dir(final, "arm64 root cache")
+    staging = atomic.make_staging_dir(final, f"{system.name} root cache")
     try:
-        debs = download_debs(staging / "apt")
+        debs = download_debs(staging / "apt", system)
         root = staging / "root"
         for deb in debs:
             subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+        merge_usr(root)
+        alternatives(root)
         _ldconfig(qemu, root)
         shutil.rmtree(staging / "apt")  # the .debs are unpacked; keep the cache small
         (root / "proc").mkdir(exist_ok=True)
@@ -112,6 +116,28 @@ def build_rootfs(cache: Path, qemu: str) -> Rootfs:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return _load(final)
+
+
+def merge_usr(root: Path) -> None:
+    """The /bin, /sbin, /lib → usr/… links of a merged-/usr system. Since trixie, packages ship
+    their files under /usr only and base-files (not unpacked here) makes the links; without them
+    the loader that binaries name (/lib/ld-linux-*.so.*) and /sbin/ldconfig are missing. Relative
+    links: an absolute one would point into this host under qemu's -L."""
+    for name in ("bin", "sbin", "lib"):
+        if not (root / name).exists() and (root / "usr" / name).is_dir():
+            (root / name).symlink_to(Path("usr") / name)
+
+
+def alternatives(root: Path) -> None:
+    """The links update-alternatives makes for BLAS and LAPACK in their packages' postinst, which
+    unpacking does not run: Debian puts python3-numpy's libblas.so.3 in ``/usr/lib/<triplet>/blas/``
+    and the loader looks in ``/usr/lib/<triplet>/``. (ld.so.conf.d would need the guest's ldconfig
+    to stat guest paths, which qemu-arm 7.2 does not translate: measured, an empty cache.)"""
+    for pattern in ("libblas.so.3", "liblapack.so.3"):
+        for lib in sorted((root / "usr/lib").glob(f"*/*/{pattern}"))[:1]:
+            link = lib.parent.parent / pattern
+            if not link.exists():
+                link.symlink_to(Path(lib.parent.name) / pattern)
 
 
 def _ldconfig(qemu: str, root: Path) -> None:

@@ -36,8 +36,8 @@ def _request(url: str, method: str, path: str, body: bytes | None = None) -> tup
 def serve_in_guest(guest: Guest, site: Path, export_dir: Path, pngs: list[Path],
                    x86_labels: list[str]) -> dict:
     """Classify ``pngs`` through the guest's fmnist-serve; labels, health, metrics, exit code."""
-    server = ServerProcess(export_dir, ("--threads", "2"), str(guest.python),
-                           launcher=guest.launcher(site), timeout=START_TIMEOUT)
+    server = ServerProcess(export_dir, ("--threads", "2"), str(guest.venv_python(site)),
+                           launcher=guest.launcher(), timeout=START_TIMEOUT)
     try:
         server.__enter__()
     except FmnistError as exc:

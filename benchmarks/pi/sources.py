@@ -1,8 +1,10 @@
-"""The arm64 apt sources of the Pi check's guest, derived from this host's own apt sources.
+"""The apt sources of a Pi check guest, derived from this host's own apt sources.
 
-The guest is Debian arm64 (Raspberry Pi OS is Debian with the Pi's firmware on top: bookworm for
-its 2023–2025 releases, trixie since late 2025), from the Debian mirror this host already uses,
-at the host's own Debian release. Only Debian entries are kept: third-party repositories (a
+A guest is Debian arm64 or armhf (Raspberry Pi OS is Debian with the Pi's firmware on top:
+bookworm for its 2023–2025 releases, trixie since late 2025), from the Debian mirror this host
+already uses, at the guest's release: each suite's codename is replaced (bookworm-updates →
+trixie-updates), the mirror and its keyring stay (Debian's keyring in bookworm already holds the
+trixie keys). Only Debian entries are kept: third-party repositories (a
 vendor's ``nodistro``, a cloud SDK) seldom carry arm64 and never carry the guest's Python. An
 Ubuntu host is refused with a clear line: Ubuntu serves arm64 from a separate "ports" archive
 that its sources do not name, and its Python is not the one a Pi runs.
@@ -71,8 +73,9 @@ def _parse_deb822(text: str) -> list[Source]:
     return found
 
 
-def arm64_sources(files: list[Path]) -> str:
-    """A deb822 text of the Debian sources in ``files``, for arm64; a one-line error otherwise."""
+def guest_sources(files: list[Path], arch: str = "arm64", release: str | None = None) -> str:
+    """A deb822 text of the Debian sources in ``files`` for ``arch``, at ``release`` (None: the
+    host's own suites); a one-line error when there are none, or only Ubuntu's."""
     sources = [source for path in files for source in parse(path.read_text(errors="replace"))]
     ubuntu = [s for s in sources if s.distribution() == "ubuntu"]
     if ubuntu:
@@ -86,7 +89,13 @@ def arm64_sources(files: list[Path]) -> str:
                           "/etc/apt/sources.list.d); the arm64 guest comes from the host's Debian mirror")
     stanzas = []
     for s in debian:
-        lines = ["Types: deb", f"URIs: {' '.join(s.uris)}", f"Suites: {' '.join(s.suites)}",
-                 f"Components: {' '.join(s.components)}", "Architectures: arm64"]
+        suites = [at_release(suite, release) for suite in s.suites]
+        lines = ["Types: deb", f"URIs: {' '.join(s.uris)}", f"Suites: {' '.join(dict.fromkeys(suites))}",
+                 f"Components: {' '.join(s.components)}", f"Architectures: {arch}"]
         stanzas.append("\n".join(lines + ([f"Signed-By: {s.signed_by}"] if s.signed_by else [])))
     return "\n\n".join(stanzas) + "\n"
+
+
+def at_release(suite: str, release: str | None) -> str:
+    """``suite`` with its codename replaced by ``release`` (bookworm-security → trixie-security)."""
+    return suite if release is None else release + re.match(r"[^-/]*(.*)", suite).group(1)

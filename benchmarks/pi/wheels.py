@@ -1,9 +1,11 @@
-"""The wheels a Raspberry Pi would install: resolved on the host for aarch64, installed by the guest.
+"""The wheels a Raspberry Pi would install: resolved on the host for its machine, installed by the guest.
 
 pip does not expand manylinux tags for a foreign ``--platform``: without every
 ``manylinux_2_17 … 2_<glibc>_aarch64`` tag it silently falls back to old releases (ai-edge-litert
-1.4.0 instead of 2.x, measured). The install itself runs the *guest's* Python with pip, so the
-target interpreter decides whether it accepts each wheel's tags, as it would on the Pi.
+1.4.0 instead of 2.x, measured). The install itself runs the *guest's* Python with pip, in a venv
+as a user makes one on the Pi (with system site packages where NumPy and Pillow come from Debian),
+so the target interpreter decides whether it accepts each wheel's tags and whether Debian's
+NumPy meets the requirements, as it would on the Pi.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ REPO = Path(__file__).resolve().parents[2]  # a source checkout: benchmarks/pi/ 
 DONE = ".fmnist-installed.json"
 
 
-def manylinux_platforms(glibc: str) -> list[str]:
-    """Every aarch64 platform tag a glibc ``glibc`` (e.g. "2.36") system accepts."""
+def manylinux_platforms(glibc: str, machine: str = "aarch64") -> list[str]:
+    """Every ``machine`` (aarch64, armv7l) platform tag a glibc ``glibc`` (e.g. "2.36") system accepts."""
     major, minor = (int(part) for part in glibc.split(".")[:2])
     if major != 2 or minor < 17:
-        raise FmnistError(f"glibc {glibc}: aarch64 manylinux wheels need glibc 2.17 or newer")
-    return ["manylinux2014_aarch64"] + [f"manylinux_2_{m}_aarch64" for m in range(17, minor + 1)]
+        raise FmnistError(f"glibc {glibc}: {machine} manylinux wheels need glibc 2.17 or newer")
+    return [f"manylinux2014_{machine}"] + [f"manylinux_2_{m}_{machine}" for m in range(17, minor + 1)]
 
 
 def project_wheel(out: Path) -> Path:
@@ -50,13 +52,16 @@ def project_wheel(out: Path) -> Path:
     return next(out.glob("fmnist_edge-*.whl"))
 
 
-def download(wheelhouse: Path, requirements: list[str], python_version: str, glibc: str) -> None:
-    """``pip download`` the aarch64 CPython ``python_version`` wheels of ``requirements``."""
+def download(wheelhouse: Path, requirements: list[str], python_version: str, glibc: str,
+             machine: str = "aarch64", deps: bool = True) -> None:
+    """``pip download`` the ``machine`` CPython ``python_version`` wheels of ``requirements``
+    (``deps=False``: only those named, where the rest comes from Debian)."""
     version = python_version.replace(".", "")
-    platforms = [arg for tag in manylinux_platforms(glibc) for arg in ("--platform", tag)]
+    platforms = [arg for tag in manylinux_platforms(glibc, machine) for arg in ("--platform", tag)]
     _pip(["download", "--quiet", "--only-binary=:all:", *platforms, "--python-version", python_version,
-          "--implementation", "cp", "--abi", f"cp{version}", "-d", str(wheelhouse), *requirements],
-         f"resolving aarch64 cp{version} wheels for {' '.join(requirements)}")
+          "--implementation", "cp", "--abi", f"cp{version}", *([] if deps else ["--no-deps"]),
+          "-d", str(wheelhouse), *requirements],
+         f"resolving {machine} cp{version} wheels for {' '.join(requirements)}")
 
 
 def _pip(args: list[str], what: str, env: dict | None = None) -> None:
@@ -75,20 +80,21 @@ def pip_wheel(wheelhouse: Path) -> Path:
     return newest(found, lambda wheel: wheel.name.split("-")[1])
 
 
-def foreign_wheels(wheelhouse: Path) -> list[str]:
-    """Wheels in ``wheelhouse`` that an aarch64 Linux can never install (other platforms)."""
+def foreign_wheels(wheelhouse: Path, machine: str = "aarch64") -> list[str]:
+    """Wheels in ``wheelhouse`` that a ``machine`` Linux can never install (other platforms)."""
     return sorted(w.name for w in wheelhouse.glob("*.whl")
-                  if not (w.name.endswith("-any.whl") or "aarch64" in w.name))
+                  if not (w.name.endswith("-any.whl") or machine in w.name))
 
 
 def guest_install(guest: Guest, wheelhouse: Path, requirement: str, cache: Path,
-                  origin: Path | None = None) -> Path:
-    """Install ``requirement`` from ``wheelhouse`` with the guest's own pip; returns the site folder.
+                  origin: Path | None = None, system_site: bool = False) -> Path:
+    """Install ``requirement`` from ``wheelhouse`` with the guest's own pip into a new venv
+    (``system_site``: one that sees Debian's python3-numpy); returns the venv folder.
 
     Cached under ``cache`` by the wheels' content, so an unchanged set installs once. ``origin``
     is the folder the user gave, when ``wheelhouse`` is a working copy of it (for messages).
     """
-    key = hashlib.sha256(requirement.encode())
+    key = hashlib.sha256(f"{requirement} system-site={system_site}".encode())
     for wheel in sorted(wheelhouse.glob("*.whl")):
         key.update(wheel.name.encode() + hashlib.sha256(wheel.read_bytes()).digest())
     final = cache / key.hexdigest()[:16]
@@ -96,14 +102,20 @@ def guest_install(guest: Guest, wheelhouse: Path, requirement: str, cache: Path,
         return final
     staging = atomic.make_staging_dir(final, "guest site cache")
     try:
+        # --copies: a linked venv python would point at /usr/bin/python3.x, which this host
+        # resolves to its own x86 Python; the copy is the guest's binary, found through -L
+        guest.python_run(["-m", "venv", "--without-pip", "--copies",
+                          *(["--system-site-packages"] if system_site else []), str(staging)],
+                         None, "python -m venv")
         guest.python_run([f"{pip_wheel(wheelhouse)}/pip", "install", "--quiet", "--no-index",
                           "--no-compile", "--disable-pip-version-check", "--root-user-action=ignore",
-                          "--find-links", str(wheelhouse), "--target", str(staging), requirement],
+                          "--find-links", str(wheelhouse), requirement],
                          staging, f"pip install {requirement}")
     except GuestError as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        foreign = foreign_wheels(wheelhouse)
-        hint = f"; not for aarch64: {', '.join(foreign)}" if foreign else ""
+        machine = "armv7l" if guest.cpu.bits == 32 else "aarch64"
+        foreign = foreign_wheels(wheelhouse, machine)
+        hint = f"; not for {machine}: {', '.join(foreign)}" if foreign else ""
         raise GuestError(f"the Pi's pip refused {requirement} from {origin or wheelhouse}: "
                          f"{exc}{hint}") from None
     (staging / DONE).write_text(json.dumps({"requirement": requirement}))
@@ -114,10 +126,17 @@ def guest_install(guest: Guest, wheelhouse: Path, requirement: str, cache: Path,
     return final
 
 
-def installed_versions(site: Path) -> dict[str, str]:
-    """Distribution → version of what a guest site folder holds (from its .dist-info names)."""
+def installed_versions(site: Path, pattern: str = "lib/python3*/site-packages/*.dist-info") -> dict[str, str]:
+    """Distribution → version of what a guest venv holds (from its .dist-info names)."""
     found = {}
-    for info in site.glob("*.dist-info"):
-        name, _, version = info.name[: -len(".dist-info")].partition("-")
+    for info in site.glob(pattern):
+        name, _, version = info.name.rsplit(".", 1)[0].partition("-")
         found[name.replace("_", "-").lower()] = version
     return dict(sorted(found.items()))
+
+
+def debian_versions(root: Path) -> dict[str, str]:
+    """Distribution → version of the Python packages Debian installed in a guest root (python3-numpy
+    ships ``numpy-1.24.2.egg-info`` on bookworm, a .dist-info on trixie)."""
+    folder = root / "usr/lib/python3/dist-packages"
+    return {**installed_versions(folder, "*.egg-info"), **installed_versions(folder, "*.dist-info")}

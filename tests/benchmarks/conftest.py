@@ -18,11 +18,12 @@ def _no_user_cache(monkeypatch):
 
 @pytest.fixture(scope="session")
 def pi_cache(tmp_path_factory):
-    """A temporary Pi-check cache, seeded with a copy of the user's (only read) to skip downloads."""
+    """A temporary Pi-check cache, seeded with a copy of the user's roots and wheels (only read) to
+    skip downloads; the guest installs (1 GB for the four systems) are made again when used."""
     cache = tmp_path_factory.mktemp("pi") / "cache"
     user = USER_CACHE()
-    if (user / "rootfs").is_dir():
-        shutil.copytree(user, cache, symlinks=True, ignore=shutil.ignore_patterns(".lock", "work"))
+    if any(user.glob("rootfs-*")):
+        shutil.copytree(user, cache, symlinks=True, ignore=shutil.ignore_patterns(".lock", "work", "site-*", *pi_check.LEGACY))
     else:
         cache.mkdir()
     return cache

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from fmnist_edge.benchmarks import cli
-from fmnist_edge.benchmarks.remote import RemoteError, split_target
+from fmnist_edge.benchmarks.remote import RemoteError, install_for, split_target
 
 from ..servers import TestServer, free_port, stop_process, wait_for_port
 
@@ -28,6 +28,22 @@ def test_targets_parse_and_malformed_ones_are_refused():
     for bad in ("", "host:ssh", "-oProxyCommand=touch x"):
         with pytest.raises(RemoteError, match="expected"):
             split_target(bad)
+
+
+@pytest.mark.parametrize("machine, bits, python, extras, system_site", [
+    ("aarch64", "64", "3.13", "[litert,onnx]", False),  # 64-bit trixie: both engines have wheels
+    ("x86_64", "64", "3.11", "[litert,onnx]", False),
+    ("armv7l", "32", "3.11", "[tflite-runtime]", True),  # 32-bit bookworm: the cp311 armv7l wheel
+    ("armv7l", "32", "3.13", "", True),  # 32-bit trixie: no engine wheel, the numpy engine
+    ("aarch64", "32", "3.11", "[tflite-runtime]", True),  # a 32-bit userland on a 64-bit kernel
+])
+def test_a_device_gets_what_installs_on_its_system(machine, bits, python, extras, system_site):
+    """The same rows as make pi-matrix's systems (benchmarks/pi/systems.py), where each install is
+    proven under emulation; before, a 32-bit device was refused outright."""
+    install = install_for(machine, bits, python)
+    assert (install.extras, install.system_site) == (extras, system_site)
+    assert install.tag == {"[litert,onnx]": "litert-onnx", "[tflite-runtime]": "tflite-runtime-system",
+                           "": "core-system"}[extras]
 
 
 # sshd in a mount namespace of its own where the dataset folders are empty: the "device" has no

@@ -150,3 +150,30 @@ def test_requantization_is_the_builtin_kernels_to_the_code(lo):
         got = Requantizer(real, -20, lo, 127)(acc.astype(np.int64))
         want = [min(max(_tflite_requantize(int(a), int(m), int(shift)) - 20, lo), 127) for a in acc]
         assert np.array_equal(got, np.array(want, np.int8)), real
+
+
+def _with_op_version(data: bytes, op: str, version: int) -> bytes:
+    """``data`` with every operator code of ``op`` set to ``version`` (a field the file stores)."""
+    from fmnist_edge.runtime.tflite_file import _op_code
+
+    r, out = _Reader(data, "t"), bytearray(data)
+    model = r.table(r.scalar("<I", 0))
+    for code in r.tables(model, 6):
+        if _op_code(r, code) == op:
+            struct.pack_into("<i", out, r.slot(code, 8), version)  # OperatorCode.version
+    return bytes(out)
+
+
+def test_a_file_newer_than_the_engine_goes_on_to_the_numpy_engine(tutorial_export, tmp_path, pixels):
+    """tflite-runtime 2.14 (32-bit bookworm's only engine) has no FULLY_CONNECTED v12, which the
+    dynamic-range file uses; auto then runs the file on the numpy engine and says why. Here LiteRT
+    meets a version it does not know (99): a sound file newer than the engine, not a damaged one."""
+    original = (tutorial_export.out_dir / "model_dynamic.tflite").read_bytes()
+    newer = tmp_path / "model_dynamic.tflite"
+    newer.write_bytes(_with_op_version(original, "FULLY_CONNECTED", 99))
+    clf = Classifier.load(newer)
+    assert clf.backend == "numpy" and "litert here is too old for this file" in clf.runner.delegate
+    reference = Classifier.load(tutorial_export.out_dir / "model_dynamic.tflite", backend="litert")
+    assert np.array_equal(clf.predict(pixels).argmax(1), reference.predict(pixels).argmax(1))
+    with pytest.raises(FmnistError, match="FULLY_CONNECTED' version '99'"):
+        Classifier.load(newer, backend="litert")  # an engine asked for by name is not replaced
