@@ -189,8 +189,7 @@ def readme_block(report: dict) -> str:
     serve = (f" fmnist-serve in the guests over HTTP: {sum(v['mismatches'] for v in served)} of "
              f"{sum(v['files'] for v in served)} labels differ." if served else "")
     return "\n".join([systems_table(report), "", matrix_table(report), "", f"{NOTE}{serve} "
-                      f"{_seconds(report)} `make pi-check` ({len(report['cells'])} cells), "
-                      f"{report['created']}."])
+                      f"{_seconds(report)} {len(report['cells'])} cells, {report['created']}."])
 
 
 def write(report: dict, out: Path) -> list[Path]:
