@@ -21,7 +21,12 @@ ALL = "all"
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``fmnist-export``."""
     p = cliutil.ArgumentParser(prog=PROG, description="Export a trained model to TFLite and ONNX, "
-                               "quantize it, check every file on the 10k test set, write manifest.json.")
+                               "quantize it, check every file on the 10k test set, write manifest.json.",
+                               epilog="exit status: 0 = every file written and checked; 1 = a "
+                               "self-check or a converter failed; 2 = bad input, or a variant asked "
+                               "for alone that this model cannot have; 3 = written and checked, but "
+                               "variants of --quantize all this model cannot have were skipped "
+                               "(each named on stderr, in manifest.json and report.md)")
     add = p.add_argument
     add("model", nargs="?", default=None, metavar="RUN_DIR_OR_MODEL",
         help="a run folder (uses its model.keras) or a .keras file (default: artifacts/seed-cnn)")
@@ -98,9 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TF's C++ info banners
         from .pipeline import export_and_report
 
-        export_and_report(args.model, config, args.out, args.data, args.progress,
-                          args.update_readme)
-        return 0
+        return export_and_report(args.model, config, args.out, args.data, args.progress,
+                                 args.update_readme).exit_code
 
     return cliutil.run(PROG, action)
 

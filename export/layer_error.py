@@ -28,14 +28,18 @@ def sqnr_db(signal_power: float, noise_power: float) -> float:
     return min(200.0, 10 * math.log10(signal_power / noise_power))
 
 
-def layer_of(tensor_name: str, layer_names: list[str]) -> str | None:
-    """The Keras layer a converter's tensor or node name belongs to; None when none matches."""
-    known = set(layer_names)
+def layer_of(tensor_name: str, layer_names) -> str | None:
+    """The Keras layer a converter's tensor or node name belongs to; None when none matches.
+
+    ``layer_names``: the traced model's layer names, or a dict of them to the user's names
+    (source.traced_copy), in which case the user's name is returned.
+    """
+    known = layer_names if isinstance(layer_names, dict) else {n: n for n in layer_names}
     first = tensor_name.split(";")[0].split(":")[0]
     for part in reversed(first.split("/")):
         for candidate in (part, _COPY_SUFFIX.sub("", part)):
             if candidate in known:
-                return candidate
+                return known[candidate]
     return None
 
 

@@ -23,7 +23,7 @@ METHOD = "onnxruntime.quantization.qdq_loss_debug (activations vs the float mode
 BATCH = 100
 
 
-def layer_nodes(model, layer_names: list[str]) -> dict[str, list[str]]:
+def layer_nodes(model, layer_names) -> dict[str, list[str]]:
     """Keras layer → the names of its nodes in a (pre-processed) float ONNX model, in run order."""
     producer_layer: dict[str, str] = {}
     found: dict[str, list[str]] = {}
@@ -43,7 +43,7 @@ def float_activations(float_path: Path, sample: np.ndarray, scratch: Path) -> di
 
 
 def layer_error(float_model, qdq_path: Path, sample: np.ndarray, floats: dict, scratch: Path,
-                layer_names: list[str], float_layers: list[str]) -> dict:
+                layer_names, float_layers: list[str]) -> dict:
     """Ranked per-layer error of ``qdq_path`` (made from ``float_model``) on ``sample``."""
     quantized = _activations(qdq_path, sample, scratch / "qdq-augmented.onnx")
     from onnxruntime.quantization.qdq_loss_debug import create_activation_matching

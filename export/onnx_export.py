@@ -39,7 +39,7 @@ def convert(job: Conversion) -> dict:
                 "source_sha256": job.source.sha256, "producer": "fmnist-edge",
                 "quantization": quantization.value}
     if not job.variant.calibrated:
-        return export_onnx(job.source.model, quantization, job.calibration, job.target, metadata,
+        return export_onnx(job.source.convertible, quantization, job.calibration, job.target, metadata,
                            job.config.onnx_activations, job.config.opset)
     builder = _Builder(job)
     model, facts = calibrated(job, builder)
@@ -101,11 +101,11 @@ class _Builder:
         self.job = job
         memo = job.memo
         if "onnx-pre" not in memo:
-            float_model, facts = _checked_float(job.source.model, job.calibration,
+            float_model, facts = _checked_float(job.source.convertible, job.calibration,
                                                 job.config.opset, job.target.name)
             memo["onnx-pre"] = _pre_process(float_model, job.scratch)
             memo["onnx-facts"] = facts
-            memo["onnx-layers"] = [layer.name for layer in job.source.model.layers]
+            memo["onnx-layers"] = job.source.layer_names
         self.pre, self.facts, self.layer_names = memo["onnx-pre"], memo["onnx-facts"], memo["onnx-layers"]
         self.nodes = onnx_debug.layer_nodes(onnx_load(self.pre.read_bytes()), self.layer_names)
 

@@ -11,6 +11,7 @@ import datetime
 import importlib
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,9 @@ from .source import SourceModel, load_source
 from .validation import DEBUG_IMAGES, load_validation, require_validation
 
 
+EXIT_SKIPPED = 3  # fmnist-export: every file written passed, but some variants were skipped
+
+
 @dataclass(frozen=True)
 class ExportResult:
     """Where the export went and its manifest."""
@@ -48,10 +52,21 @@ class ExportResult:
         """Artifacts whose self-check lost more than ``max_drop`` points."""
         return [e for e in self.manifest["artifacts"] if e.get("check") and not e["check"]["passed"]]
 
+    @property
+    def skipped(self) -> list[dict]:
+        """Variants of a several-variant request this model could not have (file, reason)."""
+        return self.manifest.get("skipped", [])
+
+    @property
+    def exit_code(self) -> int:
+        """0, or EXIT_SKIPPED when some requested variant was skipped (failures raise instead)."""
+        return EXIT_SKIPPED if self.skipped else 0
+
     def raise_on_failed_checks(self) -> None:
         """Raise CheckFailed (exit 1) naming every artifact that failed its self-check, or
-        BudgetNotMet when ``--quantize auto`` wrote nothing for a format."""
-        missing = self.manifest.get("not_written", [])
+        BudgetNotMet when ``--quantize auto`` alone wrote nothing for a format."""
+        skipped = {r["file"] for r in self.skipped}
+        missing = [r for r in self.manifest.get("not_written", []) if r["file"] not in skipped]
         if missing:
             raise BudgetNotMet(f"{', '.join(r['file'] for r in missing)} not written: no int8 model "
                                f"within {missing[0]['max_drop']} validation points short of "
@@ -83,11 +98,13 @@ def export_model(run_dir_or_model: str | Path | None, config: ExportConfig,
     calibration = pool.sample(config.calibration_samples)
     staging = atomic.make_staging_dir(out, "export folder")
     try:
-        entries, not_written = _export_all(source, config, data, (calibration, pool, validation),
-                                           staging, progress)
+        entries, not_written, skipped = _export_all(source, config, data,
+                                                    (calibration, pool, validation), staging, progress)
         written = tuple(e["file"] for e in entries)
-        entries += _carry_over(out, staging, source.sha256, set(written))
+        entries += _carry_over(out, staging, source.sha256,
+                               set(written) | {r["file"] for r in skipped})
         manifest = _manifest(source, config, entries, out, validation, not_written)
+        manifest["skipped"] = skipped + _skips_kept(out, source.sha256, entries, skipped)
         atomic.write_json(staging / "manifest.json", manifest)
         write_report(manifest, staging, artifacts_table(manifest))
         atomic.publish_dir(staging, out)
@@ -96,30 +113,41 @@ def export_model(run_dir_or_model: str | Path | None, config: ExportConfig,
     return ExportResult(out, manifest, written)
 
 
-def _applies(variant, config: ExportConfig, validation, model) -> bool:
-    """Whether ``variant`` is made: several quantizations (``all``) mean those this model can have.
+def _skip_reason(variant, validation, model) -> str | None:
+    """Why ``variant`` does not apply to this model (None: it does).
 
-    auto needs a validation split; mixed a convolution (an ANN has none). Asked for alone, mixed
-    on a model without one is an error (int8.first_conv), not a silent nothing.
+    auto needs a validation split; mixed a convolution (an ANN has none). Only asked for among
+    others (``--quantize all``) is that a skip; asked for alone, the converter's own check raises
+    (int8.first_conv, validation.require_validation: exit 2).
     """
-    if variant.quantization is Quantization.AUTO:
-        return validation is not None
-    if variant.quantization is Quantization.MIXED and len(config.quantizations) > 1:
-        return has_conv(model)
-    return True
+    if variant.quantization is Quantization.AUTO and validation is None:
+        return ("needs the training run's validation split (config.json beside the model, as "
+                "fmnist-train writes it)")
+    if variant.quantization is Quantization.MIXED and not has_conv(model):
+        return "the model has no convolution to keep in float"
+    return None
 
 
 def _export_all(source: SourceModel, config: ExportConfig, data, inputs: tuple,
-                staging: Path, progress) -> tuple[list[dict], list[dict]]:
-    """Convert every job (decisions read validation images only), then check each on the test set."""
+                staging: Path, progress) -> tuple[list[dict], list[dict], list[dict]]:
+    """Convert every job (decisions read validation images only), then check each on the test set.
+
+    Several variants asked for (``--quantize all``): one this model cannot have — it does not
+    apply, its converter refuses the model, auto meets no budget — is skipped with its reason
+    and the others are made. Asked for alone, its error is the export's.
+    """
     from .validate import check_artifact, load_artifact
 
     calibration, pool, validation = inputs
-    jobs = [v for v in config.jobs() if _applies(v, config, validation, source.model)]
-    made, memo = [], {}
+    several = len(config.quantizations) > 1
+    made, memo, skipped = [], {}, []
     with tempfile.TemporaryDirectory(prefix="fmnist-export-") as scratch:
-        steps = Steps(jobs, progress, "export", "model")
+        steps = Steps(config.jobs(), progress, "export", "model")
         for variant in steps:
+            why = _skip_reason(variant, validation, source.model) if several else None
+            if why:
+                skipped.append(_skip(variant, why))
+                continue
             steps.note(f"{variant.name}: converting")
             path = staging / variant.file_name
             converter = importlib.import_module(f"{__package__}.{FORMATS[variant.format].converter}")
@@ -127,8 +155,16 @@ def _export_all(source: SourceModel, config: ExportConfig, data, inputs: tuple,
                              validation, pool, memo)
             try:
                 made.append((variant, path, converter.convert(job)))
-            except BudgetNotMet as exc:
-                pass  # recorded in memo["not-written"]; the other files are still made
+            except BudgetNotMet as exc:  # recorded in memo["not-written"]
+                if several:
+                    skipped.append(_skip(variant, str(exc)))
+            except FmnistError as exc:
+                if not several:
+                    raise
+                path.unlink(missing_ok=True)
+                skipped.append(_skip(variant, str(exc), exc))
+    if skipped and not made:
+        raise _nothing_made(skipped)
     # the test split is read from here on: every file and every decision is already made
     reference = _keras_predictions(source.model, data.x_test) if config.check else None
     entries = []
@@ -139,7 +175,22 @@ def _export_all(source: SourceModel, config: ExportConfig, data, inputs: tuple,
                                             config.max_drop)
         entries.append(mf.artifact_entry(path, variant.format.value, variant.quantization.value,
                                          runtime_model, facts))
-    return entries, memo.get("not-written", [])
+    return entries, memo.get("not-written", []), [{k: v for k, v in r.items() if k != "error"}
+                                                   for r in skipped]
+
+
+def _skip(variant, reason: str, error: FmnistError | None = None) -> dict:
+    return {"file": variant.file_name, "format": variant.format.value,
+            "quantization": variant.quantization.value, "reason": reason, "error": error}
+
+
+def _nothing_made(skipped: list[dict]) -> FmnistError:
+    """Every requested variant was skipped: the first converter error, or an input error."""
+    first = next((r["error"] for r in skipped if r["error"] is not None), None)
+    error = FmnistError("nothing written: " + "; ".join(f"{r['file']}: {r['reason']}"
+                                                         for r in skipped))
+    error.exit_code = first.exit_code if first is not None else FmnistError.exit_code
+    return error
 
 
 def _keras_predictions(model, images: np.ndarray) -> np.ndarray:
@@ -180,6 +231,16 @@ def _carry_over(out: Path, staging: Path, source_sha: str, redone: set) -> list[
     return kept
 
 
+def _skips_kept(out: Path, source_sha: str, entries: list[dict], skipped: list[dict]) -> list[dict]:
+    """A previous export's skip records of the same model, for files still neither made nor skipped:
+    a re-export of one variant keeps saying why the others are missing."""
+    previous = mf.previous_manifest(out) or {}
+    if previous.get("source", {}).get("sha256") != source_sha:
+        return []
+    present = {e["file"] for e in entries} | {r["file"] for r in skipped}
+    return [r for r in previous.get("skipped", []) if r.get("file") not in present]
+
+
 def _refuse_foreign_folder(out: Path) -> None:
     """Publishing replaces the whole folder: never do that to a folder that is not an export."""
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and
@@ -193,7 +254,8 @@ def export_and_report(model, config, out: str | Path | None = None, data: str | 
     """What ``fmnist-export`` does: export, print the table, write it into ``readme``'s block.
 
     A README without the block fails before anything is converted; a failed self-check raises
-    CheckFailed (exit 1) after everything is written and reported.
+    CheckFailed (exit 1) after everything is written and reported; each skipped variant gets one
+    stderr line (``result.exit_code`` is then EXIT_SKIPPED).
     """
     from fmnist_edge.readme import check_block, replace_block
 
@@ -205,9 +267,8 @@ def export_and_report(model, config, out: str | Path | None = None, data: str | 
     print(f"fmnist-export: wrote {len(result.written)} models to {result.out_dir}/"
           + (f" (kept {kept} from the previous export of the same model)" if kept else "")
           + f"\n\n{table}\n\nreport: {result.out_dir / 'report.md'}")
-    if result.manifest["validation"] is None and Quantization.AUTO in config.quantizations:
-        print("auto: not made, and no per-layer error: the model has no training run's "
-              "validation split (config.json) beside it")
+    for record in result.skipped:
+        print(f"fmnist-export: skipped {record['file']}: {record['reason']}", file=sys.stderr)
     if readme:
         replace_block(readme, "exports", table)
     result.raise_on_failed_checks()

@@ -29,6 +29,8 @@ def artifacts_table(manifest: dict) -> str:
     if reference is not None:
         table += (f"\n\nReference: the Keras float model, {reference * 100:.2f} % on the same "
                   f"10,000 test images; drop = reference − artifact, in points.")
+    for record in manifest.get("skipped", []):
+        table += f"\n\nSkipped, not written: `{record['file']}`: {record['reason']}"
     return table
 
 

@@ -36,12 +36,14 @@ def representative(calibration: np.ndarray):
 
 def quantize_with_float_layers(converter, sample: np.ndarray,
                                float_layers: list[str], tensors: dict[str, list[str]],
-                               run: bool = True) -> tuple[bytes, dict | None]:
+                               run: bool = True, names: dict | None = None
+                               ) -> tuple[bytes, dict | None]:
     """int8 TFLite bytes (float input/output) with ``float_layers`` in float, and its layer error.
 
     ``converter``: a TFLiteConverter set up for calibrated int8 with float input/output;
     ``tensors``: :func:`layer_tensors` of the same SavedModel (Keras layer → its op outputs);
-    ``run=False`` skips the measurement (the error is then None).
+    ``run=False`` skips the measurement (the error is then None); ``names``: traced layer name →
+    the user's (source.traced_copy), for naming the debugger's tensors.
     """
     import tensorflow as tf
 
@@ -61,7 +63,7 @@ def quantize_with_float_layers(converter, sample: np.ndarray,
         if not run:
             return flatbuffer, None
         debugger.run()
-    rows = _rows(debugger, layer_names)
+    rows = _rows(debugger, names or layer_names)
     error = {"format": "tflite", "method": METHOD, "images": int(len(sample)),
              "from": "validation split", "float_layers": list(float_layers),
              "order": layer_names, "layers": ranked(rows)}
@@ -73,7 +75,7 @@ def _signal_power(float_values, quantized, scale: float, zero_point: int) -> flo
     return float(np.mean(np.square(real)))
 
 
-def _rows(debugger, layer_names: list[str]) -> list[dict]:
+def _rows(debugger, layer_names) -> list[dict]:
     interpreter = debugger._quant_interpreter  # as the debugger's own layer_statistics_dump does
     rows = []
     for name, stats in debugger.layer_statistics.items():
@@ -91,7 +93,7 @@ def _rows(debugger, layer_names: list[str]) -> list[dict]:
     return rows
 
 
-def _input_layer(interpreter, op: dict, layer_names: list[str]) -> str | None:
+def _input_layer(interpreter, op: dict, layer_names) -> str | None:
     """A tensor without a layer in its name (the softmax output) belongs to its input's layer."""
     for index in op["inputs"]:
         if index >= 0:
@@ -101,8 +103,10 @@ def _input_layer(interpreter, op: dict, layer_names: list[str]) -> str | None:
     return None
 
 
-def layer_tensors(saved_model: Path, layer_names: list[str]) -> dict[str, list[str]]:
+def layer_tensors(saved_model: Path, layer_names) -> dict[str, list[str]]:
     """Keras layer → the output tensor names of its ops in the float TFLite model (denylist keys).
+
+    ``layer_names``: as :func:`~.layer_error.layer_of` takes them (a dict maps to the user's names).
 
     Only layers with ops appear, in the order the model runs them.
     """

@@ -26,7 +26,7 @@ def convert(job: Conversion) -> dict:
     """The pipeline's converter call: one SavedModel (in ``job.scratch``) serves every variant."""
     saved = job.scratch / "saved_model"
     if not saved.exists():
-        export_saved_model(job.source.model, saved)
+        export_saved_model(job.source.convertible, saved)
     quantization = job.variant.quantization
     if not job.variant.calibrated:
         export_tflite(saved, quantization, job.calibration, job.target)
@@ -46,8 +46,7 @@ class _Builder:
         self.job, self.saved = job, saved
         key = "tflite-layer-tensors"
         if key not in job.memo:
-            names = [layer.name for layer in job.source.model.layers]
-            job.memo[key] = layer_tensors(saved, names)
+            job.memo[key] = layer_tensors(saved, job.source.layer_names)
         self.tensors = job.memo[key]
 
     def plain(self, setting: Calibration, float_layers: list[str], quantization) -> bytes:
@@ -56,13 +55,15 @@ class _Builder:
             return _convert(tflite_converter(self.saved, quantization, calibration), quantization)
         sample = calibration[:1]  # the debugger wants a debug set; plain() never runs it
         return _guarded(lambda: quantize_with_float_layers(
-            self._converter(calibration), sample, float_layers, self.tensors, run=False)[0])
+            self._converter(calibration), sample, float_layers, self.tensors, run=False,
+            names=self.job.source.layer_names)[0])
 
     def debug(self, setting: Calibration, float_layers: list[str]) -> tuple[bytes, dict]:
         calibration = self.job.pool.sample(setting.samples)
         sample = self.job.validation.debug_sample()
         return _guarded(lambda: quantize_with_float_layers(
-            self._converter(calibration), sample, float_layers, self.tensors))
+            self._converter(calibration), sample, float_layers, self.tensors,
+            names=self.job.source.layer_names))
 
     def _converter(self, calibration: np.ndarray):
         """Calibrated int8 with float input/output: the debugger's starting point."""

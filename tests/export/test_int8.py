@@ -1,5 +1,6 @@
 """Per-layer int8 error, the --quantize auto loop and --calibration auto, on the tiny model."""
 
+import dataclasses
 import json
 import math
 import os
@@ -11,7 +12,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 
 from fmnist_edge.export import fallback, pipeline, trial  # noqa: E402
-from fmnist_edge.export.config import CalibrationMethod, ExportConfig, Quantization  # noqa: E402
+from fmnist_edge.export.config import CalibrationMethod, ExportConfig, Format, Quantization  # noqa: E402
 from fmnist_edge.runtime.dataset import FILES, candidate_dirs  # noqa: E402
 from tests.idx_fixtures import write_idx  # noqa: E402
 
@@ -160,6 +161,15 @@ def test_auto_that_cannot_meet_the_budget_writes_nothing_under_its_name(split_ru
                                                   "model_float32.tflite", "report.md"]
     assert {r["file"] for r in result.manifest["not_written"]} == {"model_auto.tflite",
                                                                    "model_auto.onnx"}
+    # asked for among others: skipped with its reason, the others written, exit 3
+    assert {r["file"] for r in result.skipped} == {"model_auto.tflite", "model_auto.onnx"}
+    assert all("no int8 model loses at most 0.3" in r["reason"] for r in result.skipped)
+    result.raise_on_failed_checks()
+    assert result.exit_code == pipeline.EXIT_SKIPPED
+    # asked for alone: the export's failure (exit 1), nothing written under its name
+    alone = dataclasses.replace(config, formats=(Format.TFLITE,), quantizations=(Quantization.AUTO,))
+    result = pipeline.export_model(split_run, alone, tmp_path / "alone", progress=False)
+    assert not (tmp_path / "alone" / "model_auto.tflite").exists() and not result.skipped
     with pytest.raises(pipeline.BudgetNotMet):
         result.raise_on_failed_checks()
 
