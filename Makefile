@@ -17,7 +17,7 @@ UPDATE_DOCS ?=
 RUN := artifacts/seed-cnn
 EDGE := artifacts/edge-cnn
 
-.PHONY: run docs numpy-check test setup venv data qemu sshd browser postgres train edge-seeds runs export bench pi-check pi-matrix sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help
+.PHONY: run docs numpy-check test setup venv data qemu sshd browser postgres train edge-seeds runs export bench pi-check pi-matrix sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help gallery
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)) and"
@@ -39,6 +39,7 @@ help:
 	@echo "make numpy-check - the numpy engine against LiteRT on every TFLite file of the trained models"
 	@echo "make layers - batch-1 time of each part of the CNN, float32 vs int8, AMX denied and allowed"
 	@echo "make doctor-models - regenerate the tiny models fmnist-doctor ships with"
+	@echo "make gallery - user-style Keras models and one-layer probes: export --quantize all, every engine (docs/export.md)"
 	@echo "make quant-demo - a CNN int8 hurts (ELU, learning rate 0.02): per-layer error, auto fallback, calibration"
 
 setup: venv data
@@ -161,7 +162,7 @@ run: train runs export bench
 # emulated Pi again on this machine (after make run trained the models), each block naming its
 # machine and date.
 docs:
-	$(MAKE) --no-print-directory runs export bench pi-matrix numpy-check UPDATE_DOCS=1
+	$(MAKE) --no-print-directory runs export bench pi-matrix numpy-check gallery UPDATE_DOCS=1
 
 # A model where int8 hurts, found by measuring fmnist-train options (README "Where int8 loses
 # accuracy"): the tutorial CNN with ELU and Adam at 0.02 for 3 epochs. Exported with the fallback
@@ -233,7 +234,13 @@ test: setup sshd browser postgres $(RUN)/export/manifest.json
 	  --out reports/devices/this-machine
 	$(MAKE) --no-print-directory pi-check
 	$(VENV)/bin/fmnist-bench --merge reports/benchmark.json reports/devices/emulated-*/benchmark.json --out reports
-	FMNIST_TEST_RUN=$(RUN) $(PY) -m pytest $(PYTEST_ARGS)
+	FMNIST_TEST_RUN=$(RUN) $(PY) -m pytest -m "not gallery" $(PYTEST_ARGS)
+
+# Bring your own model (docs/export.md): user-style Keras models and one-layer probes, each trained
+# briefly on the real data, exported with --quantize all and run on every engine installed; exit 1
+# on a silent disagreement. make test runs two of them (tests/export/test_gallery.py); CI all.
+gallery: setup
+	$(PY) -m fmnist_edge.export.gallery --out reports/gallery $(if $(UPDATE_DOCS),--update-readme docs/export.md)
 
 # fmnist-serve under load from 1, 8 and 32 clients on 127.0.0.1, the server running in a venv of its
 # own with only [serve,litert] (no TensorFlow), as on a device: README's serve block, reports/serve.*

@@ -24,17 +24,53 @@ BATCH = 100
 
 
 def layer_nodes(model, layer_names) -> dict[str, list[str]]:
-    """Keras layer → the names of its nodes in a (pre-processed) float ONNX model, in run order."""
+    """Keras layer → the names of its nodes in a (pre-processed) float ONNX model, in run order.
+
+    A node tf2onnx's optimizer renamed (``Conv__25``: the depthwise conv of issue 32's model) is
+    the one Keras layer without named nodes that lies between the layer feeding it and the layer
+    it feeds, when exactly one does; otherwise it goes with the layer feeding it (a Reshape).
+    """
+    order = list(layer_names.values() if isinstance(layer_names, dict) else layer_names)
+    direct = {node.name: layer_of(node.name, layer_names) or next(
+        (layer_of(o, layer_names) for o in node.output if layer_of(o, layer_names)), None)
+        for node in model.graph.node}
+    consumers: dict[str, list] = {}
+    for node in model.graph.node:
+        for i in node.input:
+            consumers.setdefault(i, []).append(node)
     producer_layer: dict[str, str] = {}
     found: dict[str, list[str]] = {}
     for node in model.graph.node:
-        layer = layer_of(node.name, layer_names) or next(
-            (layer_of(o, layer_names) for o in node.output if layer_of(o, layer_names)), None)
-        layer = layer or next((producer_layer[i] for i in node.input if i in producer_layer), None)
+        fed_by = next((producer_layer[i] for i in node.input if i in producer_layer), None)
+        layer = direct[node.name] or _between(order, fed_by, _next_named(node, consumers, direct),
+                                              set(direct.values()))
+        layer = layer or fed_by
         if layer:
             found.setdefault(layer, []).append(node.name)
             producer_layer.update({o: layer for o in node.output})
     return found
+
+
+def _next_named(node, consumers: dict, direct: dict) -> str | None:
+    """The layer of the first named node downstream of ``node`` (along first consumers)."""
+    for _ in range(20):
+        readers = [n for o in node.output for n in consumers.get(o, [])]
+        if not readers:
+            return None
+        node = readers[0]
+        if direct[node.name]:
+            return direct[node.name]
+    return None
+
+
+def _between(order: list[str], before: str | None, after: str | None, named: set) -> str | None:
+    """The one layer strictly between ``before`` and ``after`` in the model's order that has no
+    node of its own name (its node was renamed), if exactly one."""
+    if before not in order or after not in order:
+        return None
+    gap = [layer for layer in order[order.index(before) + 1:order.index(after)]
+           if layer not in named]
+    return gap[0] if len(gap) == 1 else None
 
 
 def float_activations(float_path: Path, sample: np.ndarray, scratch: Path) -> dict:

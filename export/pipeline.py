@@ -46,6 +46,7 @@ class ExportResult:
     out_dir: Path
     manifest: dict
     written: tuple[str, ...]  # files made by this call; the manifest's others were kept as they were
+    skipped: tuple[dict, ...] = ()  # variants this call skipped (file, format, quantization, reason)
 
     @property
     def failed(self) -> list[dict]:
@@ -53,13 +54,8 @@ class ExportResult:
         return [e for e in self.manifest["artifacts"] if e.get("check") and not e["check"]["passed"]]
 
     @property
-    def skipped(self) -> list[dict]:
-        """Variants of a several-variant request this model could not have (file, reason)."""
-        return self.manifest.get("skipped", [])
-
-    @property
     def exit_code(self) -> int:
-        """0, or EXIT_SKIPPED when some requested variant was skipped (failures raise instead)."""
+        """0, or EXIT_SKIPPED when this call skipped a requested variant (failures raise instead)."""
         return EXIT_SKIPPED if self.skipped else 0
 
     def raise_on_failed_checks(self) -> None:
@@ -104,13 +100,14 @@ def export_model(run_dir_or_model: str | Path | None, config: ExportConfig,
         entries += _carry_over(out, staging, source.sha256,
                                set(written) | {r["file"] for r in skipped})
         manifest = _manifest(source, config, entries, out, validation, not_written)
-        manifest["skipped"] = skipped + _skips_kept(out, source.sha256, entries, skipped)
+        manifest["skipped"] = skipped + _skips_kept(out, source.sha256, entries,
+                                                    skipped + not_written)
         atomic.write_json(staging / "manifest.json", manifest)
         write_report(manifest, staging, artifacts_table(manifest))
         atomic.publish_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return ExportResult(out, manifest, written)
+    return ExportResult(out, manifest, written, tuple(skipped))
 
 
 def _skip_reason(variant, validation, model) -> str | None:
@@ -231,13 +228,13 @@ def _carry_over(out: Path, staging: Path, source_sha: str, redone: set) -> list[
     return kept
 
 
-def _skips_kept(out: Path, source_sha: str, entries: list[dict], skipped: list[dict]) -> list[dict]:
+def _skips_kept(out: Path, source_sha: str, entries: list[dict], now: list[dict]) -> list[dict]:
     """A previous export's skip records of the same model, for files still neither made nor skipped:
     a re-export of one variant keeps saying why the others are missing."""
     previous = mf.previous_manifest(out) or {}
     if previous.get("source", {}).get("sha256") != source_sha:
         return []
-    present = {e["file"] for e in entries} | {r["file"] for r in skipped}
+    present = {e["file"] for e in entries} | {r["file"] for r in now}
     return [r for r in previous.get("skipped", []) if r.get("file") not in present]
 
 

@@ -139,6 +139,17 @@ def _elementwise(function):
     return builder
 
 
+def _leaky_relu(op: Op, graph: Graph, source: str):
+    _float_only(op, graph, source)
+    alpha = np.float32(op.options["alpha"])
+    return lambda a: np.where(a >= 0, a, a * alpha).astype(F32, copy=False)
+
+
+def _hard_swish(a: np.ndarray) -> np.ndarray:
+    """x · relu6(x + 3) / 6, TFLite's HARD_SWISH (Keras' hard_swish / hard_silu)."""
+    return a * np.clip(a + np.float32(3), 0, 6) / np.float32(6)
+
+
 def _mean(op: Op, graph: Graph, source: str):
     _float_only(op, graph, source)
     keep = op.options["keep_dims"]
@@ -173,4 +184,5 @@ MISC = {
     "LOGISTIC": _elementwise(lambda a: 1 / (1 + np.exp(-a))), "TANH": _elementwise(np.tanh),
     "ELU": _elementwise(lambda a: np.where(a > 0, a, np.expm1(np.minimum(a, 0)))),
     "MEAN": _mean, "CONCATENATION": _concatenation, "SQUEEZE": _squeeze, "PAD": _pad,
+    "LEAKY_RELU": _leaky_relu, "HARD_SWISH": _elementwise(_hard_swish),
 }

@@ -254,7 +254,7 @@ def _depthwise(op: Op, graph: Graph, source: str):
     x, w, out = (graph.tensors[i] for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
     kind = _layer_kind(x, w, out, op.name, source) if w.data is not None else "computed weights"
     if kind != "float":
-        raise unsupported(source, f"DEPTHWISE_CONV_2D with {kind}")
+        raise unsupported(source, f"{kind} DEPTHWISE_CONV_2D")
     bias = _bias(op, graph, kind, source)
     o, (_, kh, kw, channels) = op.options, w.shape
     mult = o["depth_multiplier"] or channels // x.shape[3]

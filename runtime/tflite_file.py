@@ -25,8 +25,8 @@ TYPE_NAMES = {5: "STRING", 6: "BOOL", 7: "INT16", 8: "COMPLEX64", 10: "FLOAT64",
 OPS = {0: "ADD", 1: "AVERAGE_POOL_2D", 2: "CONCATENATION", 3: "CONV_2D", 4: "DEPTHWISE_CONV_2D",
        6: "DEQUANTIZE", 9: "FULLY_CONNECTED", 14: "LOGISTIC", 17: "MAX_POOL_2D", 18: "MUL",
        19: "RELU", 21: "RELU6", 22: "RESHAPE", 25: "SOFTMAX", 28: "TANH", 34: "PAD", 40: "MEAN",
-       41: "SUB", 43: "SQUEEZE", 45: "STRIDED_SLICE", 77: "SHAPE", 83: "PACK", 111: "ELU",
-       114: "QUANTIZE"}
+       41: "SUB", 43: "SQUEEZE", 45: "STRIDED_SLICE", 77: "SHAPE", 83: "PACK", 98: "LEAKY_RELU",
+       111: "ELU", 114: "QUANTIZE", 117: "HARD_SWISH"}
 PADDING = {0: "SAME", 1: "VALID"}
 ACTIVATIONS = {0: None, 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6", 4: "TANH"}
 # per op: its options table's fields as (name, slot, struct format, default); "act" and
@@ -48,6 +48,7 @@ OPTIONS = {
     "ADD": [("act", 4, "<b", 0)], "SUB": [("act", 4, "<b", 0)], "MUL": [("act", 4, "<b", 0)],
     "CONCATENATION": [("axis", 4, "<i", 0), ("act", 6, "<b", 0)],
     "MEAN": [("keep_dims", 4, "<?", False)],
+    "LEAKY_RELU": [("alpha", 4, "<f", 0.0)],
     "STRIDED_SLICE": [("begin_mask", 4, "<i", 0), ("end_mask", 6, "<i", 0),
                       ("ellipsis_mask", 8, "<i", 0), ("new_axis_mask", 10, "<i", 0),
                       ("shrink_axis_mask", 12, "<i", 0), ("offset", 14, "<?", False)],

@@ -11,6 +11,7 @@ def test_the_workflow_runs_make_test_in_a_debian_bookworm_container():
     # unprivileged job could not install qemu-user-static: the job runs in Debian, as root
     assert "container: debian:bookworm" in lines
     assert "run: make test" in lines and "run: make pi-matrix" in lines  # as .ci/run
+    assert "run: make gallery" in lines and "make gallery" in (WORKFLOW.parents[2] / ".ci" / "run").read_text()
     assert not any(line.startswith("run: sudo") for line in lines)
     install = WORKFLOW.read_text().split("apt-get install", 1)[1].split("- uses:", 1)[0]
     for package in ("git", "make", "python3-venv", "ca-certificates"):
