@@ -187,12 +187,32 @@ def run(names: list[str] | None, out: Path, data_dir: str | None = None,
         check_block(readme, "gallery")
     entries = [BY_NAME[n] for n in names] if names else list(MODELS + PROBES)
     data = load_fashion_mnist(data_dir)
+    started = time.monotonic()
     records = [run_model(e, data, out / "runs", data_dir, steps) for e in entries]
-    table = support_table(records)
+    table = support_table(records) + "\n\n" + _provenance(records, time.monotonic() - started)
     write_report(out, "gallery", {"steps": steps, "models": records}, table + "\n")
     if readme:
         replace_block(readme, "gallery", table)
     return records
+
+
+def _provenance(records: list[dict], seconds: float) -> str:
+    """Which command, engines, machine and date the tables are from."""
+    import datetime
+
+    from fmnist_edge.runtime.system import installed_version, machine_summary
+
+    engines = ", ".join(f"{d} {installed_version(d)}" for d in
+                        ("tensorflow-cpu", "tensorflow", "ai-edge-litert", "onnxruntime",
+                         "tflite-runtime")
+                        if installed_version(d))
+    today = datetime.date.today().isoformat()
+    probes = sum(bool(r.get("probe")) for r in records)
+    return (f"Written by `make gallery` (`python -m fmnist_edge.export.gallery`): "
+            f"{len(records) - probes} models and {probes} probes, trained {STEPS} and "
+            f"{PROBE_STEPS} batches of 64 on the training split, exported by "
+            f"`fmnist-export --quantize all`, every file on the 10,000 test images; {engines}, "
+            f"numpy engine; {machine_summary()}, {today}, {seconds:.0f} s.")
 
 
 def main(argv: list[str] | None = None) -> int:
