@@ -29,15 +29,20 @@ def _head(keras, x):
 
 
 def _issue_32(keras):
-    """Issue 32's model, 1,450 parameters: --quantize all failed on it with default layer names."""
+    """Issue 32's model, 1,450 parameters: --quantize all failed on it with default layer names.
+
+    The names are the defaults Keras gives in a fresh process (the user's), spelled out: in a
+    process that built other models first they would be conv2d_6, conv2d_7, which do not collide.
+    """
+    L = keras.layers
     inputs = keras.Input((28, 28, 1))
-    x = keras.layers.Conv2D(16, 5, activation="tanh")(inputs)
-    x = keras.layers.AveragePooling2D(pool_size=2)(x)
-    x = keras.layers.DepthwiseConv2D(kernel_size=3)(x)
-    x = keras.layers.LeakyReLU(negative_slope=0.1)(x)
-    x = keras.layers.Conv2D(32, 1)(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, _head(keras, x))
+    x = L.Conv2D(16, 5, activation="tanh", name="conv2d")(inputs)
+    x = L.AveragePooling2D(pool_size=2, name="average_pooling2d")(x)
+    x = L.DepthwiseConv2D(kernel_size=3, name="depthwise_conv2d")(x)
+    x = L.LeakyReLU(negative_slope=0.1, name="leaky_re_lu")(x)
+    x = L.Conv2D(32, 1, name="conv2d_1")(x)
+    x = L.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
+    return keras.Model(inputs, L.Dense(10, activation="softmax", name="dense")(x))
 
 
 def _separable(keras):
