@@ -49,6 +49,14 @@ non_negative_float = bounded(float, 0)
 unit_float = bounded(float, 0, 1)
 
 
+def pixel_count(text: str) -> int:
+    """argparse type: a count of pixels >= 1, e.g. ``16M``, ``500k`` or ``2000000`` (k, M: 10³, 10⁶)."""
+    cleaned = text.strip().lower().replace("_", "").replace(",", "")
+    factor = {"k": 1_000, "m": 1_000_000}.get(cleaned[-1:], 1)
+    value = bounded(float, 1)(cleaned[:-1] if factor > 1 else cleaned)
+    return int(value * factor)
+
+
 def int_list(text: str) -> tuple[int, ...]:
     """argparse type: comma-separated positive integers, e.g. ``256,128``."""
     parts = [p for p in text.replace(" ", "").split(",") if p]
@@ -101,14 +109,23 @@ def _parse(kind: type, text: str, what: str):
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
 
 
-def run(prog: str, action: Callable[[], int]) -> int:
-    """Run a CLI's library call; report FmnistError / Ctrl-C on one stderr line with an exit code.
+def own_process() -> None:
+    """What a command sets in the process it owns (run() and each fmnist-serve worker call it).
 
-    The CLI owns its process, so it may set one warning filter: Pillow's DecompressionBombWarning,
-    because runtime.images refuses those images itself with one error line of its own.
+    Two things of Pillow's: a warning filter for DecompressionBombWarning, because
+    runtime.decoding refuses images by its own pixel limit with one error line, and the cap on
+    a PNG's decompressed text (decoding.bound_png_text).
     """
     warnings.filterwarnings("ignore", message=r"Image size \(\d+ pixels\) exceeds limit",
                             category=RuntimeWarning)
+    from .decoding import bound_png_text
+
+    bound_png_text()
+
+
+def run(prog: str, action: Callable[[], int]) -> int:
+    """Run a CLI's library call; report FmnistError / Ctrl-C on one stderr line with an exit code."""
+    own_process()
     try:
         return action()
     except FmnistError as exc:

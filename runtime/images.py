@@ -1,7 +1,8 @@
 """Image files → Fashion-MNIST pixels, by the dataset's own conversion (Xiao et al., arXiv 1708.07747).
 
-EXIF Orientation is applied first, so a phone photo is converted the way it is shown. The paper's
-steps: trim edges close to the corner colour (5 % of the intensity range), resize the
+Decoding (:mod:`.decoding`) holds only what the conversion needs: a phone photo is decoded
+shrunk, an image over the pixel limit is refused from its header, and EXIF Orientation is
+applied, so a phone photo is converted the way it is shown. The paper's steps: trim edges close to the corner colour (5 % of the intensity range), resize the
 longest edge to 28, sharpen, pad the short edge to 28 centred, negate, 8-bit grayscale. Zalando's
 product photos are dark garments on white, so the negation is what makes the dataset's
 light-on-dark polarity; ``invert="auto"`` negates only when the border is light, so a photo on a
@@ -15,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FmnistError, first_line
+from .decoding import DEFAULT_MAX_PIXELS, DecodeLimits, ImageTooLarge, decode_rgb, measure, pil, to_rgb
+from .errors import FmnistError
 from .preprocessing import IMAGE_SIZE
 
-
-class ImageTooLarge(FmnistError):
-    """An image over Pillow's pixel limit (a decompression bomb), refused from its header."""
+__all__ = ["DEFAULT_MAX_PIXELS", "DecodeLimits", "ImageTooLarge", "Invert", "convert", "decode_image", "load_image",
+           "measure", "to_rgb", "trim"]
 
 
 TRIM_THRESHOLD = 0.05 * 255  # the paper's 5 % of the maximum intensity
@@ -39,83 +40,29 @@ class Invert(str, Enum):
 
 
 def _pil():
-    try:
-        from PIL import Image, ImageFilter
-    except ImportError:  # a core dependency, so only a broken install gets here
-        raise FmnistError("Pillow is not installed; reinstall fmnist-edge (pip install fmnist-edge)") from None
-    return Image, ImageFilter
+    from PIL import ImageFilter
+
+    return pil(), ImageFilter
 
 
-def upright(image, path: Path | str):
-    """``image`` as a viewer shows it: EXIF Orientation (1–8) applied, the tag dropped.
-
-    Phones store the sensor's pixels and put the display rotation in the tag (JPEG, PNG, WebP;
-    Pillow's TIFF reader applies its own tag on open, so TIFFs come here upright already).
-    """
-    from PIL import ImageOps
-
-    try:
-        return ImageOps.exif_transpose(image)
-    except Exception as exc:  # a hostile EXIF block can raise struct.error, KeyError, …
-        raise FmnistError(f"{path}: unreadable EXIF orientation ({first_line(exc, 200)})") from None
-
-
-def load_image(path: str | Path, invert: Invert | str = Invert.AUTO) -> np.ndarray:
+def load_image(path: str | Path, invert: Invert | str = Invert.AUTO,
+               limits: DecodeLimits = DecodeLimits()) -> np.ndarray:
     """Read an image file and convert it to a uint8 28×28 Fashion-MNIST image."""
     path = Path(path)
     try:
-        return _decode(path, str(path), invert)
+        return convert(decode_rgb(path, str(path), limits), invert)
     except FileNotFoundError:
         raise FmnistError(f"{path}: no such file") from None
 
 
-def decode_image(data: bytes, name: str = "image", invert: Invert | str = Invert.AUTO) -> np.ndarray:
+def decode_image(data: bytes, name: str = "image", invert: Invert | str = Invert.AUTO,
+                 limits: DecodeLimits = DecodeLimits()) -> np.ndarray:
     """Image file bytes (PNG, JPEG, …: what an upload carries) → a uint8 28×28 image, as load_image."""
     import io
 
     if not data:
         raise FmnistError(f"{name}: empty, not an image")
-    return _decode(io.BytesIO(data), name, invert)
-
-
-def _decode(source, name: str, invert: Invert | str) -> np.ndarray:
-    Image, _ = _pil()
-    try:
-        with Image.open(source) as image:
-            # Pillow only warns between MAX_IMAGE_PIXELS and twice that; refuse there too. Checked
-            # here, not with warnings.catch_warnings, which swaps the process-wide filters and so
-            # races when threads decode at once (the CLIs silence the warning for their process).
-            if image.width * image.height > Image.MAX_IMAGE_PIXELS:
-                raise Image.DecompressionBombError(name)
-            image.load()
-            rgb = to_rgb(upright(image, name))
-    except Image.DecompressionBombError:
-        raise ImageTooLarge(f"{name}: image too large (over {Image.MAX_IMAGE_PIXELS:,} pixels; "
-                          "decompression-bomb guard)") from None
-    except FileNotFoundError:
-        raise
-    except Image.UnidentifiedImageError:  # its message names a BytesIO object, not the file
-        raise FmnistError(f"{name}: not a readable image (not a format Pillow knows: PNG, "
-                          "JPEG, WebP, …)") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise FmnistError(f"{name}: not a readable image ({first_line(exc, 200)})") from None
-    return convert(rgb, invert)
-
-
-def to_rgb(image) -> np.ndarray:
-    """Any Pillow mode → uint8 RGB array; transparency is composited onto white, as on Zalando's pages."""
-    Image, _ = _pil()
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit/32-bit grayscale: keep the top 8 bits
-        wide = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if wide.max() > 255 else 255.0
-        gray = np.clip(np.round(wide / top * 255), 0, 255).astype(np.uint8)
-        return np.repeat(gray[..., None], 3, axis=2)
-    if image.mode == "P" and "transparency" in image.info or image.mode in ("LA", "PA", "RGBa"):
-        image = image.convert("RGBA")
-    if image.mode == "RGBA":
-        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, image)
-    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return convert(decode_rgb(io.BytesIO(data), name, limits), invert)
 
 
 def convert(rgb: np.ndarray, invert: Invert | str = Invert.AUTO) -> np.ndarray:

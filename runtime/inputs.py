@@ -9,7 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import FmnistError, first_line
-from .images import Invert, load_image
+from .images import DecodeLimits, Invert, load_image
 from .preprocessing import IMAGE_SIZE
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -40,7 +40,8 @@ def expand(paths: list[str]) -> Iterator[Path | str]:
             yield path
 
 
-def read_inputs(paths: list[str], invert: Invert = Invert.AUTO) -> Iterator[Batch]:
+def read_inputs(paths: list[str], invert: Invert = Invert.AUTO,
+                limits: DecodeLimits = DecodeLimits()) -> Iterator[Batch]:
     """One Batch per input file; a bad file becomes a Batch with an error, the rest go on."""
     for item in expand(paths):
         if isinstance(item, str):
@@ -52,7 +53,7 @@ def read_inputs(paths: list[str], invert: Invert = Invert.AUTO) -> Iterator[Batc
                 names = tuple(f"{item}[{i}]" for i in range(len(images) if images.ndim else 0))
                 yield Batch(str(item), names, images)
             else:
-                yield Batch(str(item), (str(item),), load_image(item, invert)[np.newaxis])
+                yield Batch(str(item), (str(item),), load_image(item, invert, limits)[np.newaxis])
         except FmnistError as exc:
             yield Batch(str(item), error=str(exc))
 

@@ -18,7 +18,7 @@ from .amx import Amx, command_policy
 from .choose import Choose
 from .errors import FmnistError
 from .formats import Backend, Choice, Format, Quantization
-from .images import Invert
+from .images import DEFAULT_MAX_PIXELS, DecodeLimits, Invert
 
 DEFAULT_MAX_DROP = 0.5  # points of test accuracy: the export's own default budget
 
@@ -62,7 +62,8 @@ def _choice(name: str, kind: type[Choice], value):
     return found
 
 
-# dest → (flags, argparse keywords); "invert" is how images are read, shared by the same commands
+# dest → (flags, argparse keywords); "invert" and "max_pixels" are how images are read, shared
+# by the same commands (see decode_limits)
 _ARGUMENTS = {
     "backend": ("--backend", dict(**cliutil.choice(Backend), default=Backend.AUTO,
                 help="inference engine; auto = by file type, the first that imports (default: auto)")),
@@ -82,6 +83,11 @@ _ARGUMENTS = {
     "invert": ("--invert", dict(**cliutil.choice(Invert), default=Invert.AUTO,
                help="negate images: auto = when the border is light (a dark garment on a light "
                "surface), yes, or no (default: auto)")),
+    "max_pixels": ("--max-pixels", dict(type=cliutil.pixel_count, default=DEFAULT_MAX_PIXELS,
+                   metavar="N", help="refuse an image whose decode would hold more than N pixels of "
+                   "4 bytes, judged from its header before decoding (a WebP pixel counts 4, a "
+                   "JPEG's at the 1/2–1/8 scale it is decoded at); e.g. 16M or 4000000 "
+                   f"(default: {DEFAULT_MAX_PIXELS // 1_000_000}M, at most 64 MB a decode)")),
     "amx": ("--amx", dict(**cliutil.choice(Amx), default=None,
             help="Intel AMX: deny (XNNPACK's AMX int8 kernels are slower for this model) or allow "
             "(default: $FMNIST_AMX, else deny)")),
@@ -93,7 +99,7 @@ ALL = tuple(_ARGUMENTS)
 
 def add_model_options(p: argparse.ArgumentParser, only: tuple[str, ...] = ALL,
                       helps: dict[str, str] | None = None) -> None:
-    """Add the model options named in ``only`` (all nine by default) to ``p``.
+    """Add the model options named in ``only`` (all ten by default) to ``p``.
 
     ``helps`` replaces an option's help text where a command gives it another meaning
     (fmnist-serve's ``--threads`` sizes its worker pool).
@@ -111,3 +117,8 @@ def model_options(args: argparse.Namespace) -> ModelOptions:
     if hasattr(args, "no_verify"):
         given["verify"] = not args.no_verify
     return ModelOptions(**given)
+
+
+def decode_limits(args: argparse.Namespace) -> DecodeLimits:
+    """The ``DecodeLimits`` of parsed arguments (``--max-pixels``)."""
+    return DecodeLimits(max_pixels=getattr(args, "max_pixels", DEFAULT_MAX_PIXELS))

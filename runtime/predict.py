@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from typing import TextIO
 
-from .images import Invert
+from .images import DecodeLimits, Invert
 from .options import ModelOptions
 
 PROG = "fmnist-predict"
@@ -23,6 +23,7 @@ class PredictConfig:
     as_json: bool = False
     options: ModelOptions = ModelOptions()  # which model, on which engine (AMX: deny unless told)
     invert: Invert = Invert.AUTO
+    limits: DecodeLimits = DecodeLimits()  # the pixel limit of each image's decode
 
 
 def predict(config: PredictConfig, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -37,7 +38,7 @@ def predict(config: PredictConfig, out: TextIO | None = None, err: TextIO | None
     out, err = out or sys.stdout, err or sys.stderr
     clf = Classifier.load(config.model, config.options.for_command())
     failed = 0
-    for batch in read_inputs(list(config.inputs), config.invert):
+    for batch in read_inputs(list(config.inputs), config.invert, config.limits):
         error = batch.error
         if error is None:
             try:

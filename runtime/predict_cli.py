@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from . import cliutil
-from .options import add_model_options, model_options
+from .options import add_model_options, decode_limits, model_options
 from .predict import PROG, PredictConfig, predict
 
 
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``fmnist-predict``: 0 = all inputs classified, 2 = some input failed."""
     args = build_parser().parse_args(argv)
     config = PredictConfig(args.model, tuple(args.inputs), args.top_k, args.json,
-                           model_options(args), args.invert)
+                           model_options(args), args.invert, decode_limits(args))
     return cliutil.run(PROG, lambda: predict(config))
 
 

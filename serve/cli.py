@@ -8,9 +8,10 @@ import sys
 from dataclasses import replace
 
 from fmnist_edge.runtime import cliutil
-from fmnist_edge.runtime.options import add_model_options, model_options
+from fmnist_edge.runtime.options import add_model_options, decode_limits, model_options
 
-from .config import DEFAULT_MAX_BODY, PROG, TOKEN_ENV, ServeConfig, parse_size
+from .config import (BODY_TIMEOUT, DEFAULT_MAX_BODY, HEADER_TIMEOUT, PROG, TOKEN_ENV, ServeConfig,
+                     parse_size)
 
 
 def _size(text: str) -> int:
@@ -46,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         "prefer the variable: a command line is visible to other users)")
     add("--max-body", type=_size, default=DEFAULT_MAX_BODY, metavar="SIZE",
         help="largest request body, e.g. 8M or 512k; larger ones get 413 (default: 8M)")
+    add("--header-timeout", type=cliutil.positive_float, default=HEADER_TIMEOUT, metavar="SECONDS",
+        help="close a connection whose request headers have not all arrived this long after it "
+        "opened or after its last answer (idle sockets, slowloris) (default: %(default)g)")
+    add("--body-timeout", type=cliutil.positive_float, default=BODY_TIMEOUT, metavar="SECONDS",
+        help="answer 408 to a request whose body has not all arrived this long after its "
+        "headers (default: %(default)g)")
     add_model_options(p, helps={
         "threads": "requests decoded and classified at once per process, in worker threads, each "
                    "calling the engine with one thread (default: one per CPU)"})
@@ -61,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     config = ServeConfig(args.model, host=args.host, port=args.port, threads=args.threads,
                          workers=args.workers, token=args.token or os.environ.get(TOKEN_ENV) or None,
                          max_body=args.max_body, options=options, invert=args.invert,
-                         access_log=args.access_log)
+                         limits=decode_limits(args), header_timeout=args.header_timeout,
+                         body_timeout=args.body_timeout, access_log=args.access_log)
     from .server import serve
 
     return cliutil.run(PROG, lambda: serve(config, quiet_signals=True))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from fmnist_edge.runtime.images import Invert
+from fmnist_edge.runtime.images import DecodeLimits, Invert
 from fmnist_edge.runtime.options import ModelOptions
 
 PROG = "fmnist-serve"
+HEADER_TIMEOUT = 10.0  # seconds; a phone's request headers come in one packet
+BODY_TIMEOUT = 60.0  # seconds; an 8 MB photo over a 1.1 Mbit/s link
 TOKEN_ENV = "FMNIST_SERVE_TOKEN"
 # A 12 MP phone JPEG is 3–5 MB; 8 MiB leaves room for a 48 MP one at high compression, and
 # bounds what one request can make the device buffer.
@@ -30,6 +32,9 @@ class ServeConfig:
     max_body: int = DEFAULT_MAX_BODY
     options: ModelOptions = ModelOptions()  # which model, on which engine (threads: see Service)
     invert: Invert = Invert.AUTO
+    limits: DecodeLimits = DecodeLimits()  # the pixel limit of each upload's decode
+    header_timeout: float = HEADER_TIMEOUT  # seconds for a request's headers (see .guards)
+    body_timeout: float = BODY_TIMEOUT  # seconds for its body
     access_log: bool = False  # uvicorn's line per request: off by default, a device's log is small
 
     def pool_size(self) -> int:

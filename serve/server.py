@@ -58,8 +58,10 @@ def _run_one(service, sock: socket.socket, settings: dict, quiet_signals: bool) 
     import uvicorn
 
     from .app import build_app
+    from .protocol import protocol
 
-    server = uvicorn.Server(uvicorn.Config(build_app(service), **settings))
+    server = uvicorn.Server(uvicorn.Config(build_app(service), **settings,
+                                           http=protocol(service.config.header_timeout)))
     if quiet_signals:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: None)

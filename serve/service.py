@@ -15,7 +15,7 @@ import numpy as np
 
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.errors import FmnistError
-from fmnist_edge.runtime.images import ImageTooLarge, decode_image
+from fmnist_edge.runtime.images import ImageTooLarge, decode_image, measure
 from fmnist_edge.runtime.manifest import read_manifest, sha256_file
 
 from .config import ServeConfig
@@ -77,9 +77,10 @@ class Service:
         images = []
         for upload in uploads:
             try:
-                images.append(decode_image(upload.data, upload.name, self.config.invert))
+                images.append(decode_image(upload.data, upload.name, self.config.invert,
+                                           self.config.limits))
             except FmnistError as exc:
-                raise RequestError(413 if isinstance(exc, ImageTooLarge) else 400, str(exc)) from None
+                raise _refused(exc) from None
         decoded, decoded_cpu = time.perf_counter(), time.thread_time()
         guesses = self.classifier.classify(np.stack(images), top_k)
         done, done_cpu = time.perf_counter(), time.thread_time()
@@ -92,6 +93,25 @@ class Service:
                 "time_ms": {"decode": _ms(decoded - start), "inference": _ms(done - decoded)},
                 "cpu_ms": {"decode": _ms(decoded_cpu - start_cpu),
                            "inference": _ms(done_cpu - decoded_cpu)}}
+
+
+    def measure(self, uploads: list[Upload]) -> int:
+        """The most pixels one of ``uploads`` counts when decoded, from the headers alone.
+
+        RequestError 413 for an image over the pixel limit (nothing decoded), 400 for a file
+        that is not an image.
+        """
+        most = 0
+        for upload in uploads:
+            try:
+                most = max(most, measure(upload.data, upload.name, self.config.limits))
+            except FmnistError as exc:
+                raise _refused(exc) from None
+        return most
+
+
+def _refused(exc: FmnistError) -> RequestError:
+    return RequestError(413 if isinstance(exc, ImageTooLarge) else 400, str(exc))
 
 
 def _result(name: str, guesses, image) -> dict:

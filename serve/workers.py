@@ -90,15 +90,20 @@ def worker_main(config: ServeConfig, sock, settings: dict, metrics_dir: str, rea
         signal.signal(sig, lambda *_: None)
     import uvicorn
 
+    from fmnist_edge.runtime.cliutil import own_process
+
     from .app import build_app
+    from .protocol import protocol
     from .service import Service
 
+    own_process()
     _orphan_watch(os.getppid())
     service = Service.load(config)
     if isinstance(sock, tuple):  # listening only once its model is loaded
         sock = bind(*sock, share=True, join=True)
     ready.set()
-    server = uvicorn.Server(uvicorn.Config(build_app(service, metrics_dir=metrics_dir), **settings))
+    server = uvicorn.Server(uvicorn.Config(build_app(service, metrics_dir=metrics_dir), **settings,
+                                           http=protocol(config.header_timeout)))
     server.run(sockets=[sock])
     sys.exit(0 if server.started else 1)
 

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from fmnist_edge.runtime.errors import FmnistError
-from fmnist_edge.runtime.images import Invert, convert, load_image, to_rgb, trim
+from fmnist_edge.runtime.images import (DecodeLimits, ImageTooLarge, Invert, convert, load_image,
+                                        to_rgb, trim)
 
 
 def _garment(size=(60, 40), background=255, garment=30):
@@ -119,10 +120,10 @@ def test_bad_image_files(tmp_path, monkeypatch):
 
 def test_decompression_bomb_is_refused(tmp_path, monkeypatch):
     path = tmp_path / "bomb.png"
-    Image.new("L", (300, 300), 255).save(path)  # 90,000 pixels, compresses to a few hundred bytes
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40_000)  # 2.25× the limit: Pillow's hard error
-    with pytest.raises(FmnistError, match="decompression-bomb guard"):
-        load_image(path)
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 60_000)  # 1.5×: Pillow only warns; we refuse
-    with pytest.raises(FmnistError, match="decompression-bomb guard"):
+    Image.new("RGB", (300, 300), 255).save(path)  # 90,000 pixels, compresses to a few hundred bytes
+    with pytest.raises(ImageTooLarge, match="90,000 pixels of decoder memory, over the limit of 80,000"):
+        load_image(path, limits=DecodeLimits(max_pixels=80_000))
+    assert load_image(path, limits=DecodeLimits(max_pixels=90_000)).shape == (28, 28)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40_000)  # 2.25× Pillow's limit: its own error
+    with pytest.raises(ImageTooLarge, match="over Pillow's limit of 80,000 pixels"):
         load_image(path)

@@ -68,6 +68,19 @@ def test_a_good_image_among_bad_ones_still_gets_its_result(tmp_path, capsys):
         assert any(fragment in line for line in errors), fragment
 
 
+def test_an_image_over_the_pixel_limit_is_one_line_and_exit_2(tmp_path, capsys):
+    good, big = _image(tmp_path / "good.png"), tmp_path / "big.png"
+    Image.new("RGB", (3000, 2000), 255).save(big)  # 6 M pixels in a few kB
+    assert predict_cli.main([MODEL, str(big), str(good), "--max-pixels", "5.9M"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.startswith(str(good)) and captured.out.count("\n") == 1
+    assert captured.err.splitlines() == [
+        f"fmnist-predict: error: {big}: image too large: PNG 3,000×2,000 (mode RGB) counts 6,000,000 pixels "
+        "of decoder memory, over the limit of 5,900,000 (--max-pixels; a decompression-bomb guard)"]
+    assert predict_cli.main([MODEL, str(big), "--max-pixels", "6M"]) == 0
+    capsys.readouterr()
+
+
 @pytest.mark.parametrize("content", [b"", b"\x00garbage" * 100])
 def test_bad_model_file_is_one_line_exit_2(tmp_path, capsys, content):
     model = tmp_path / "model.tflite"
@@ -78,7 +91,8 @@ def test_bad_model_file_is_one_line_exit_2(tmp_path, capsys, content):
 
 
 def test_usage_errors_exit_2(capsys):
-    for argv in ([MODEL], [MODEL, "x.png", "--top-k", "0"], [MODEL, "x.png", "--backend", "tensorrt"]):
+    for argv in ([MODEL], [MODEL, "x.png", "--top-k", "0"], [MODEL, "x.png", "--backend", "tensorrt"],
+                 [MODEL, "x.png", "--max-pixels", "0"], [MODEL, "x.png", "--max-pixels", "lots"]):
         with pytest.raises(SystemExit) as info:
             predict_cli.main(argv)
         assert info.value.code == 2

@@ -1,16 +1,14 @@
 """The runtime on the real exported tutorial CNN: accuracy, photos, memory (CI runs these)."""
 
-import io
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from fmnist_edge.runtime.classifier import Classifier
 from fmnist_edge.runtime.dataset import load_fashion_mnist
-from fmnist_edge.runtime.images import convert, to_rgb
+from fmnist_edge.runtime.images import decode_image
 
 from .photos import renderings
 
@@ -44,10 +42,7 @@ def test_photo_like_renderings_stay_within_3_points(tutorial_export, test_set):
     x_test, y_test = test_set
     n = 1500
     clf = Classifier.load(tutorial_export.out_dir)
-    converted = []
-    for _, _, _, data in renderings(x_test[:n]):
-        with Image.open(io.BytesIO(data)) as image:
-            converted.append(convert(to_rgb(image)))
+    converted = [decode_image(data, "rendering") for *_, data in renderings(x_test[:n])]
     plain = np.mean(np.argmax(clf.predict(x_test[:n]), axis=1) == y_test[:n])
     photos = np.mean(np.argmax(clf.predict(np.stack(converted)), axis=1) == y_test[:n])
     print(f"plain {plain:.4f}, photo-like {photos:.4f} on {n} test images")

@@ -36,3 +36,21 @@ def bomb(width: int = 30_000, height: int = 30_000) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
             + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+def white_png(width: int, height: int, mode: str = "RGB") -> bytes:
+    """An all-white PNG: a few kB on the wire for millions of pixels decoded."""
+    buffer = io.BytesIO()
+    Image.new(mode, (width, height), "white").save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def phone_jpeg(image: np.ndarray, size: tuple[int, int] = (1200, 900)) -> bytes:
+    """A dark garment (a 28×28 image, negated) on an off-white table, as a phone photographs it."""
+    side = size[1] * 3 // 4
+    garment = Image.fromarray(255 - image).resize((side, side), Image.Resampling.BICUBIC)
+    canvas = Image.new("RGB", size, (246, 244, 238))
+    canvas.paste(garment.convert("RGB"), ((size[0] - side) // 2, (size[1] - side) // 2))
+    buffer = io.BytesIO()
+    canvas.save(buffer, "JPEG", quality=88)
+    return buffer.getvalue()
