@@ -7,10 +7,14 @@ same file in this process:
   HTTP and framework cost per request, since decoding and inference are tiny;
 - ``photo``: the same garments as 1200×900 JPEGs on a light table (a phone photo, scaled
   down): decoding's cost.
+
+Then the photo workload once more at HOSTILE_CLIENTS clients beside the hostile mix
+(:mod:`.hostile`), with each server process's peak RSS taken afresh for it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import io
 import subprocess
@@ -29,11 +33,13 @@ from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.images import decode_image
 
 from ..environment import environment
+from .hostile import Mix, run_hostile_level
 from .load import run_level
 from .process import ServerProcess
 
 WORKLOADS = ("png28", "photo")
 PHOTO_SIZE = (1200, 900)
+HOSTILE_CLIENTS = 8
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,10 @@ class LoadConfig:
     server_python: str = sys.executable
     server_args: tuple[str, ...] = field(default_factory=tuple)
     cold_starts: int = 3
-    min_ratio: float = 2.0  # requests/s at the most clients ÷ at 1 client, png28
+    min_ratio: float = 2.0  # requests/s at the most clients ÷ at 1 client, each workload
+    hostile: Mix | None = Mix()  # None: no hostile level
+    max_p99_ms: float = 100.0  # gate: the good requests' p99 beside the hostile mix …
+    max_rss_mb: float = 300.0  # … and each server process's peak RSS during it
 
 
 def bodies_for(workload: str, images: np.ndarray) -> list[bytes]:
@@ -99,22 +108,15 @@ def server_facts(python: str) -> dict:
 
 def run_load(config: LoadConfig, say=print) -> dict:
     """Every workload at every level on one server; the cold starts on fresh ones. JSON-ready."""
-    data = load_fashion_mnist()
-    images = data.x_test[: config.images]
     # the expected answers only; the command's AMX policy (deny), as fmnist-serve's own default
     classifier = Classifier.load(config.export_dir, amx=command_policy())
-    work = {}
-    for name in config.workloads:
-        bodies = bodies_for(name, images)
-        expected = [g[0].index for g in classifier.classify(
-            np.stack([decode_image(b, f"{name}-{i}") for i, b in enumerate(bodies)]))]
-        work[name] = (bodies, expected)
+    work = _work(config, classifier)
     first_body = work[config.workloads[0]][0][0]
     cold = []
     for _ in range(config.cold_starts):
         with ServerProcess(config.export_dir, config.server_args, config.server_python) as server:
             cold.append(first_answer(server, first_body))
-    levels, memory = [], {}
+    levels, memory, hostile = [], {}, None
     with ServerProcess(config.export_dir, config.server_args, config.server_python) as server:
         first_answer(server, first_body)
         memory["after_start"] = server.memory_mb()
@@ -124,12 +126,48 @@ def run_load(config: LoadConfig, say=print) -> dict:
                 levels.append({"workload": name, **level.summary()})
                 say(_line(levels[-1]))
         memory["after_load"] = server.memory_mb()
+        if config.hostile is not None:
+            hostile = _hostile_level(server, config, work["photo" if "photo" in work else
+                                                         config.workloads[0]])
+            say(_hostile_line(hostile))
         banner, threads = server.lines[:2], server.threads()
     return {"environment": environment([]), "server": {**server_facts(config.server_python),
             "banner": banner, "os_threads": threads, "args": list(config.server_args)},
             "model": classifier.describe(), "config": _config_dict(config),
             "cold_start_s": [round(c, 3) for c in cold], "memory_mb": memory, "levels": levels,
-            "gate": gate(levels, config.min_ratio)}
+            "hostile": hostile, "gate": gate(levels, hostile, config)}
+
+
+def _work(config: LoadConfig, classifier) -> dict:
+    """Each workload's request bodies and the class the Classifier gives each, here."""
+    images = load_fashion_mnist().x_test[: config.images]
+    work = {}
+    for name in config.workloads:
+        bodies = bodies_for(name, images)
+        expected = [g[0].index for g in classifier.classify(
+            np.stack([decode_image(b, f"{name}-{i}") for i, b in enumerate(bodies)]))]
+        work[name] = (bodies, expected)
+    return work
+
+
+def _hostile_level(server: ServerProcess, config: LoadConfig, work) -> dict:
+    """The good workload at HOSTILE_CLIENTS clients beside the hostile mix, peak RSS reset before."""
+    bodies, expected = work
+    server.reset_peaks()
+    # three levels' worth of requests: the level runs its full time, past the header timeout
+    level, hostile = run_hostile_level(server, HOSTILE_CLIENTS, bodies, expected, 3 * config.requests,
+                                       config.seconds, config.hostile)
+    peaks = server.peaks_mb()
+    return {"good": {"workload": "photo" if len(bodies[0]) > 10_000 else "png28", **level.summary()},
+            **hostile, "peak_rss_mb": sorted(peaks.values(), reverse=True),
+            "mix": dataclasses.asdict(config.hostile)}
+
+
+def _hostile_line(hostile: dict) -> str:
+    good = hostile["good"]
+    return (f"hostile mix, {good['workload']} {good['clients']} clients: {good['rps']:.1f} req/s  "
+            f"p99 {good['p99_ms']:.2f} ms  errors {good['errors']}  bombs {hostile['bomb']}  "
+            f"large {hostile['large']}  peak RSS {max(hostile['peak_rss_mb'])} MB")
 
 
 def _line(row: dict) -> str:
@@ -141,14 +179,40 @@ def _config_dict(config: LoadConfig) -> dict:
     return {"export_dir": str(config.export_dir), "clients": list(config.clients),
             "requests": config.requests, "seconds": config.seconds, "images": config.images,
             "workloads": list(config.workloads), "cold_starts": config.cold_starts,
-            "min_ratio": config.min_ratio}
+            "min_ratio": config.min_ratio, "max_p99_ms": config.max_p99_ms,
+            "max_rss_mb": config.max_rss_mb}
 
 
-def gate(levels: list[dict], min_ratio: float) -> dict:
-    """No errors anywhere; png28 requests/s at the most clients ≥ ``min_ratio`` × at 1 client."""
+def gate(levels: list[dict], hostile: dict | None, config: LoadConfig) -> dict:
+    """No errors; each workload's requests/s at the most clients ≥ ``min_ratio`` × at 1 client;
+    beside the hostile mix, every good request answered within ``max_p99_ms`` at the 99th
+    percentile, every bomb 413, no 5xx, and no server process over ``max_rss_mb`` at its peak."""
     errors = sum(r["errors"] for r in levels)
-    png = {r["clients"]: r["rps"] for r in levels if r["workload"] == "png28"}
-    ratio = png[max(png)] / png[1] if 1 in png and len(png) > 1 and png[1] else None
-    passed = errors == 0 and (ratio is None or ratio >= min_ratio)
-    return {"errors": errors, "ratio": None if ratio is None else round(ratio, 2),
-            "ratio_clients": max(png) if png else None, "min_ratio": min_ratio, "passed": passed}
+    ratios = {}
+    for name in dict.fromkeys(r["workload"] for r in levels):
+        rps = {r["clients"]: r["rps"] for r in levels if r["workload"] == name}
+        if 1 in rps and len(rps) > 1 and rps[1]:
+            ratios[name] = round(rps[max(rps)] / rps[1], 2)
+    failures = [f"{errors} errors"] if errors else []
+    failures += [f"{k} ratio {v} < {config.min_ratio}" for k, v in ratios.items() if v < config.min_ratio]
+    if hostile is not None:
+        failures += _hostile_failures(hostile, config)
+    return {"errors": errors, "ratios": ratios, "ratio_clients": max(r["clients"] for r in levels),
+            "min_ratio": config.min_ratio, "failures": failures, "passed": not failures}
+
+
+def _hostile_failures(hostile: dict, config: LoadConfig) -> list[str]:
+    good, failures = hostile["good"], []
+    if good["errors"] or not good["requests"]:
+        failures.append(f"hostile mix: {good['errors']} good requests failed of {good['requests']}")
+    if good["p99_ms"] > config.max_p99_ms:
+        failures.append(f"hostile mix: good p99 {good['p99_ms']} ms > {config.max_p99_ms}")
+    if set(hostile["bomb"]) != {"413"}:
+        failures.append(f"hostile mix: bombs answered {hostile['bomb']}, not only 413")
+    answers = [s for kind in ("bomb", "large") for s in hostile[kind]]
+    if any(s.startswith("5") for s in answers):
+        failures.append(f"hostile mix: 5xx answers {answers}")
+    if max(hostile["peak_rss_mb"]) > config.max_rss_mb:
+        failures.append(f"hostile mix: a server process peaked at {max(hostile['peak_rss_mb'])} MB "
+                        f"> {config.max_rss_mb}")
+    return failures

@@ -119,6 +119,25 @@ class ServerProcess:
         return {"rss_mb": round(rss / 1024, 1), "peak_rss_mb": round(peak / 1024, 1),
                 "processes": len(self._family())}
 
+    def reset_peaks(self) -> None:
+        """Start each process's peak RSS (VmHWM) afresh from its RSS now (Linux clear_refs 5)."""
+        for pid in self._family():
+            try:
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+            except OSError:  # exited while we looked
+                continue
+
+    def peaks_mb(self) -> dict[int, float]:
+        """Each process's peak RSS (VmHWM) in MB, since its start or reset_peaks()."""
+        peaks = {}
+        for pid in self._family():
+            try:
+                found = re.search(r"^VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.M)
+            except OSError:
+                continue
+            peaks[pid] = round(int(found.group(1)) / 1024, 1)
+        return peaks
+
     def threads(self) -> int:
         """OS threads of the server process now."""
         return len(os.listdir(f"/proc/{self.proc.pid}/task"))

@@ -6,6 +6,10 @@ import statistics
 
 from fmnist_edge.tables import markdown_table
 
+from .hostile import LARGE_SIDE
+
+LARGE = f"{LARGE_SIDE ** 2 / 1e6:.0f} M-pixel"
+
 
 def shares(row: dict) -> dict:
     """Server CPU per request split into decoding, inference and the rest (HTTP, ASGI, JSON).
@@ -35,17 +39,19 @@ def levels_table(levels: list[dict]) -> str:
 
 
 def summary(result: dict) -> str:
-    """The figures README quotes: the table, the gate, cold start, memory, the machine."""
+    """The figures README quotes: the tables, the gate, cold start, memory, the machine."""
     env, server, gate, memory = (result["environment"], result["server"], result["gate"],
                                  result["memory_mb"])
     cold = result["cold_start_s"]
     tf = "TensorFlow importable" if server["tensorflow_importable"] else "no TensorFlow installed"
-    ratio = (f"{gate['ratio']:.2f}× the requests/s of 1 client at {gate['ratio_clients']} clients "
-             f"(gate ≥ {gate['min_ratio']}×)" if gate["ratio"] is not None else "no ratio measured")
+    ratios = "; ".join(f"{k} {v:.2f}×" for k, v in gate["ratios"].items()) or "none measured"
+    verdict = "passed" if gate["passed"] else "FAILED (" + "; ".join(gate["failures"]) + ")"
     model = result["model"]
     lines = [
         levels_table(result["levels"]), "",
-        f"Gate: {'passed' if gate['passed'] else 'FAILED'}: {gate['errors']} errors; {ratio}.",
+        *(hostile_lines(result["hostile"]) if result.get("hostile") else []),
+        f"Gate: {verdict}. Requests/s at {gate['ratio_clients']} clients over 1 client: {ratios} "
+        f"(gate ≥ {gate['min_ratio']}×).",
         f"Cold start to the first answered request: {statistics.median(cold):.2f} s (median of "
         f"{len(cold)}; {min(cold):.2f}–{max(cold):.2f}). Server RSS after start "
         f"{memory['after_start']['rss_mb']:.0f} MB, peak under load {memory['after_load']['peak_rss_mb']:.0f} MB "
@@ -56,6 +62,23 @@ def summary(result: dict) -> str:
         f"at most {result['config']['requests']:,} requests or {result['config']['seconds']:.0f} s.",
     ]
     return "\n".join(lines)
+
+
+def hostile_lines(hostile: dict) -> list[str]:
+    """The hostile level: the good requests' table row, then what each hostile kind got."""
+    good, mix = hostile["good"], hostile["mix"]
+
+    def statuses(kind: str) -> str:
+        return ", ".join(f"{v:,}× {k}" for k, v in hostile[kind].items()) or "none"
+    return [
+        f"Beside the hostile mix ({mix['bomb']} clients posting bombs, {mix['large']} a {LARGE} "
+        f"PNG, {mix['slow']} slow senders, {mix['idle']} idle connections; {hostile['seconds']:.0f} s):",
+        "", levels_table([good]), "",
+        f"Bombs: {statuses('bomb')}; the {LARGE} PNG: {statuses('large')}; slow senders closed "
+        f"by the server: {hostile['slow']['closed_by_server']} of {hostile['slow']['connections']}; "
+        f"idle connections closed: {hostile['idle']['closed_by_server']} of "
+        f"{hostile['idle']['connections']}. Peak RSS per server process during it: "
+        + ", ".join(f"{v:.0f}" for v in hostile["peak_rss_mb"]) + " MB.", ""]
 
 
 def markdown(result: dict, command: str) -> str:

@@ -27,7 +27,13 @@ def test_a_small_load_test_answers_everything_and_splits_the_servers_cpu(tiny_ex
         assert 0 <= row["inference_cpu_us"] <= row["inference_us"] * 1.05 + 50, row
         split = shares(row)
         assert all(v >= 0 for v in split.values()) and sum(split.values()) <= 100.5, (row, split)
-    assert "HTTP / decode / inference %" in (tmp_path / "serve.md").read_text()
+    hostile = result["hostile"]
+    assert hostile["good"]["errors"] == 0 and hostile["good"]["requests"] > 0, hostile
+    assert set(hostile["bomb"]) == {"413"} and set(hostile["large"]) == {"200"}, hostile
+    assert hostile["idle"]["connections"] == 200 and len(hostile["peak_rss_mb"]) >= 1
+    assert result["gate"]["passed"] and set(result["gate"]["ratios"]) == {"png28", "photo"}
+    report = (tmp_path / "serve.md").read_text()
+    assert "HTTP / decode / inference %" in report and "Beside the hostile mix" in report
 
 
 def test_shares_of_an_old_report_fall_back_on_wall_times():
