@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--quick", action="store_true", help="fewer rounds and calls: a CI-sized run of about a "
         "minute (the same as --plan quick)")
     add("--plan", **cliutil.choice(Plan), default=Plan.FULL,
-        help="full (7 rounds × 2,000 calls, 3 cold starts), quick (3 × 300, 1) or tiny (1 × 30, no "
+        help="full (7 rounds × 2,000 calls, 5 cold starts), quick (3 × 300, 1) or tiny (1 × 30, no "
         "cold start: a smoke run under an emulator) (default: full)")
     add("--images", type=cliutil.positive_int, default=None, metavar="N",
         help="accuracy over the first N test images (default: all 10,000)")

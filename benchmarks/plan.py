@@ -15,6 +15,6 @@ class Plan(Choice):
     TINY = "tiny"
 
 
-PLANS = {Plan.FULL: {"rounds": 7, "calls": 2000, "repeats": 20, "cold_runs": 3},
+PLANS = {Plan.FULL: {"rounds": 7, "calls": 2000, "repeats": 20, "cold_runs": 5},
          Plan.QUICK: {"rounds": 3, "calls": 300, "repeats": 5, "cold_runs": 1},
          Plan.TINY: {"rounds": 1, "calls": 30, "repeats": 1, "cold_runs": 0}}

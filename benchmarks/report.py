@@ -36,10 +36,11 @@ def headline(report: dict) -> str:
                      _f(r.get("agreement") and r["agreement"] * 100, ".2f"),
                      f"{r['latency_us']['p50']:.1f}", _f(r.get("speedup_vs_float"), ".2f", "×"),
                      _f(r.get("speedup_vs_keras_call"), ".1f", "×"), f"{r['throughput_ips']:,.0f}",
-                     _f(cold.get("ms"), ".0f"), _f(cold.get("peak_rss_mb"), ".0f")])
+                     _f(cold.get("ms"), ".0f"), _f((r.get("first_answer") or {}).get("ms"), ".0f"),
+                     _f(cold.get("peak_rss_mb"), ".0f")])
     return markdown_table(["model", "size KB", "accuracy %", "drop pt", "agreement %", "b1 p50 µs",
-                           "speed-up vs float", "vs Keras call", "img/s", "cold start ms", "RSS MB"],
-                          rows)
+                           "speed-up vs float", "vs Keras call", "img/s", "cold start ms",
+                           "first answer ms", "RSS MB"], rows)
 
 
 def runs_table(report: dict) -> str:

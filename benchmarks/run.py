@@ -260,23 +260,39 @@ def _measure_threads(config: BenchConfig, entries: list[dict], threads: int, ker
                   "latency_us": latency_stats(latency[c.key]), "histogram": histogram(latency[c.key]),
                   "throughput_ips": throughput[c.key], "throughput_batch": len(batch)}
         if c.key in meta:
-            record.update(_artifact_fields(config, *meta[c.key], threads, accuracy, plan, bar))
+            record.update(_artifact_fields(config, *meta[c.key], threads, accuracy, plan, bar,
+                                           images[0]))
         else:
             record.update(_keras_fields(c.key, keras_model, plan))
         records.append(record)
     return records
 
 
-def _artifact_fields(config, entry, clf, threads, accuracy, plan, bar) -> dict:
+def _artifact_fields(config, entry, clf, threads, accuracy, plan, bar, image) -> dict:
+    env = {amx_policy.ENV: amx_policy.status().policy}
+    skipped = {"skipped": "this plan starts no fresh processes"}
     cold = timing.cold_start([str(entry["path"]), entry["format"], entry["quantization"],
                               str(threads), entry["backend"].value], runs=plan["cold_runs"],
-                             env={amx_policy.ENV: amx_policy.status().policy}) \
-        if plan["cold_runs"] else {"skipped": "this plan starts no fresh processes"}
+                             env=env) if plan["cold_runs"] else skipped
+    answer = _first_answer(entry, image, plan["cold_runs"], env) if plan["cold_runs"] else skipped
     if bar:
         bar.update(1)
     return {"format": entry["format"], "quantization": entry["quantization"],
             "backend": clf.backend, "delegate": clf.runner.delegate,
-            "size_bytes": entry["size_bytes"], "cold_start": cold, **accuracy[entry["key"]]}
+            "size_bytes": entry["size_bytes"], "cold_start": cold, "first_answer": answer,
+            **accuracy[entry["key"]]}
+
+
+def _first_answer(entry, image: np.ndarray, runs: int, env: dict) -> dict:
+    """fmnist-predict's first answer on the first test image, saved as the 28×28 PNG a user has."""
+    import tempfile
+
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory(prefix="fmnist-bench-") as folder:
+        png = Path(folder) / "test-image-0.png"
+        Image.fromarray(image).save(png)
+        return timing.first_answer(str(entry["path"]), str(png), entry["backend"].value, runs, env)
 
 
 def _keras_fields(key: str, model, plan: dict) -> dict:

@@ -75,12 +75,14 @@ start = time.perf_counter()
 import sys
 import numpy as np
 from fmnist_edge.runtime.classifier import Classifier
+imported = time.perf_counter()
 clf = Classifier.load(sys.argv[1], format=sys.argv[2], quantization=sys.argv[3], threads=int(sys.argv[4]),
                       backend=sys.argv[5])
+loaded = time.perf_counter()
 clf.predict(np.zeros((28, 28), np.uint8))
-elapsed = (time.perf_counter() - start) * 1000
+end = time.perf_counter()
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
-print(elapsed, hwm)
+print((imported - start) * 1000, (loaded - imported) * 1000, (end - loaded) * 1000, (end - start) * 1000, hwm)
 """
 COLD_KERAS = """
 import os, time
@@ -104,7 +106,7 @@ def cold_start(args: list[str], code: str = COLD_RUNTIME, runs: int = 1,
     ``env`` adds variables to the child's environment. Linux only (reads /proc/self/status),
     like the devices this targets.
     """
-    inner, process, rss = [], [], []
+    inner, process, rss, phases = [], [], [], []
     for _ in range(runs):
         start = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
@@ -112,8 +114,35 @@ def cold_start(args: list[str], code: str = COLD_RUNTIME, runs: int = 1,
         process.append((time.perf_counter() - start) * 1000)
         if out.returncode != 0:
             return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
-        ms, kb = out.stdout.split()[-2:]
+        *parts, ms, kb = out.stdout.strip().splitlines()[-1].split()  # the runtime's adds phases
         inner.append(float(ms))
+        phases.append([float(p) for p in parts])
         rss.append(int(kb) / 1024)  # VmHWM (KiB): this process's own peak; ru_maxrss survives exec
-    return {"ms": float(np.median(inner)), "process_ms": float(np.median(process)),
-            "peak_rss_mb": float(max(rss)), "runs": runs}
+    result = {"ms": float(np.median(inner)), "process_ms": float(np.median(process)),
+              "peak_rss_mb": float(max(rss)), "runs": runs}
+    if phases[0]:  # the runtime's: where its time goes (median of each)
+        result["phases_ms"] = {name: round(float(np.median([p[i] for p in phases])), 1)
+                               for i, name in enumerate(("imports", "load", "first_inference"))}
+    return result
+
+
+def first_answer(model: str, image: str, backend: str, runs: int, env: dict | None = None) -> dict:
+    """fmnist-predict as a user runs it: a fresh process from its start to its first line.
+
+    One run first, untimed, so Python has compiled what it caches; then the median of ``runs``.
+    """
+    command = [sys.executable, "-m", "fmnist_edge.runtime.predict_cli", model, image,
+               "--backend", backend]
+    times = []
+    for i in range(runs + 1):
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, **(env or {})})
+        line = proc.stdout.readline()
+        elapsed = (time.perf_counter() - start) * 1000
+        _, err = proc.communicate(timeout=120)
+        if proc.returncode != 0 or not line:
+            return {"error": err.strip().splitlines()[-1] if err.strip() else "no answer"}
+        if i:
+            times.append(elapsed)
+    return {"ms": float(np.median(times)), "runs": runs, "all_ms": [round(t, 1) for t in times]}

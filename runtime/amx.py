@@ -22,9 +22,7 @@ benchmarks) default to ``deny``, where it was measured to help (:func:`command_p
 
 from __future__ import annotations
 
-import logging
 import os
-import platform
 import struct
 import sys
 from dataclasses import dataclass
@@ -123,6 +121,8 @@ def status() -> AmxStatus:
 def _warn_once() -> None:
     if cpu_has_amx() and not _state["warned"]:
         _state["warned"] = True
+        import logging
+
         logging.getLogger(__name__).warning("fmnist-edge: %s", WARNING)
 
 
@@ -132,7 +132,7 @@ def cpu_has_amx() -> bool:
 
 
 def _linux_x86_64() -> bool:
-    return sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")
+    return sys.platform.startswith("linux") and os.uname().machine in ("x86_64", "AMD64")
 
 
 def _libc():
@@ -142,7 +142,7 @@ def _libc():
 
 
 def _permission() -> bool | None:
-    if not _linux_x86_64():
+    if not cpu_has_amx():  # nothing to grant; and ctypes stays unimported (2 ms of a cold start)
         return None
     import ctypes
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -22,6 +20,8 @@ def atomic_path(target: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     ``suffix`` keeps a file extension that writers insist on (Keras wants ``.keras``).
     """
     target = Path(target)
+    import tempfile  # here, not at import: a cold start that writes nothing never pays for it
+
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-", suffix=suffix, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -63,6 +63,8 @@ def make_staging_dir(final: str | os.PathLike, what: str = "output folder") -> P
     final = Path(final)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
         return Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
     except OSError as exc:
         raise FmnistError(f"cannot write the {what} {final}: {exc.strerror or exc}") from None
@@ -73,6 +75,9 @@ def publish_dir(staging: str | os.PathLike, final: str | os.PathLike) -> None:
 
     Readers see either the old complete folder or the new complete one, never a mix.
     """
+    import shutil
+    import tempfile
+
     staging, final = Path(staging), Path(final)
     os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700
     old = None

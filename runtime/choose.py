@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
-import statistics
 import time
 from pathlib import Path
 
@@ -30,7 +28,6 @@ TOTAL_S = 2.0  # the whole choice, loads included (7 loads of the tutorial CNN: 
 BUDGET_S = 1.5  # the timing share at most; less when loading took longer (at least MIN_S)
 MIN_S = 0.3
 ROUNDS = 3  # interleaved, so a burst of machine noise hits every variant alike
-log = logging.getLogger(__name__)
 
 
 class Choose(Choice):
@@ -84,6 +81,8 @@ def time_candidates(classifiers: dict, budget_s: float = BUDGET_S) -> dict[str, 
                 samples[name].append((now - start) * 1e6)
                 if now >= end:
                     break
+    import statistics
+
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -98,7 +97,7 @@ def choose_fastest(load, folder: Path, manifest: dict, backend: Backend, threads
         clf.choice = {**cached, "cached": True}
         return clf
     if cached is not None:
-        log.warning("fmnist-edge: ignoring a stale choice in %s; timing again", cache_path())
+        _log().warning("fmnist-edge: ignoring a stale choice in %s; timing again", cache_path())
     start = time.perf_counter()
     loaded = {e["file"]: load(folder / e["file"]) for e in entries}
     budget = min(BUDGET_S, max(MIN_S, TOTAL_S - (time.perf_counter() - start)))
@@ -118,11 +117,11 @@ def _read_cache() -> dict:
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        log.warning("fmnist-edge: ignoring the unreadable choice cache %s (%s); it is rebuilt",
+        _log().warning("fmnist-edge: ignoring the unreadable choice cache %s (%s); it is rebuilt",
                     path, type(exc).__name__)
         return {}
     if not isinstance(data, dict):
-        log.warning("fmnist-edge: ignoring the choice cache %s (not a JSON object); it is rebuilt", path)
+        _log().warning("fmnist-edge: ignoring the choice cache %s (not a JSON object); it is rebuilt", path)
         return {}
     return {k: v for k, v in data.items() if isinstance(v, dict)}
 
@@ -134,6 +133,11 @@ def _write_choice(key: str, choice: dict) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic.write_json(path, {**_read_cache(), key: choice})
     except OSError as exc:
-        log.warning("fmnist-edge: cannot write the choice cache %s (%s); the next load times again",
+        _log().warning("fmnist-edge: cannot write the choice cache %s (%s); the next load times again",
                     path, exc.strerror or exc)
 
+
+def _log():
+    import logging  # here: logging's imports are 3 ms of a cold start that never warns
+
+    return logging.getLogger(__name__)

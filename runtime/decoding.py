@@ -20,6 +20,7 @@ large decode, of which it runs one at a time.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,7 @@ DEFAULT_MAX_PIXELS = 16_000_000
 # Pillow decompresses a PNG's text chunks on open, up to 64 MB in all: an 8 MB upload of zTXt
 # chunks took 144 ms and 64 MB before its first pixel. An XMP packet and an ICC profile fit in 2.
 PNG_TEXT_BYTES = 2 * 1024 * 1024
+_CAP = {"png_text": False}  # what the process's owner asked for (bound_png_text)
 _TRANSPOSE = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE",
               6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"}  # EXIF Orientation → what a viewer does
 
@@ -73,12 +75,20 @@ class DecodeLimits:
 def bound_png_text() -> None:
     """Cap what Pillow decompresses of a PNG's text chunks at PNG_TEXT_BYTES, process-wide.
 
-    For a command that owns its process (cliutil.run calls it): the cap is a module global of
-    Pillow's, so a library setting it would change its host's.
+    For a command that owns its process (cliutil.own_process calls it): the cap is a module
+    global of Pillow's, so a library setting it unasked would change its host's. It is set when
+    Pillow is first used here, so a run on .npy arrays never imports Pillow (8 ms of a start).
     """
-    from PIL import PngImagePlugin
+    _CAP["png_text"] = True
+    if "PIL.Image" in sys.modules:
+        _apply_caps()
 
-    PngImagePlugin.MAX_TEXT_MEMORY = min(PngImagePlugin.MAX_TEXT_MEMORY, PNG_TEXT_BYTES)
+
+def _apply_caps() -> None:
+    if _CAP["png_text"]:
+        from PIL import PngImagePlugin
+
+        PngImagePlugin.MAX_TEXT_MEMORY = min(PngImagePlugin.MAX_TEXT_MEMORY, PNG_TEXT_BYTES)
 
 
 def pil():
@@ -87,6 +97,7 @@ def pil():
         from PIL import Image
     except ImportError:  # a core dependency, so only a broken install gets here
         raise FmnistError("Pillow is not installed; reinstall fmnist-edge (pip install fmnist-edge)") from None
+    _apply_caps()
     return Image
 
 

@@ -7,7 +7,6 @@ and one installed-version lookup, shared by the AMX policy, fmnist-doctor and be
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import metadata
 
 CPUINFO = "/proc/cpuinfo"
 
@@ -51,6 +50,8 @@ def machine_summary() -> str:
 
 def installed_version(distribution: str) -> str | None:
     """The installed version of a distribution (``onnxruntime``, ``ai-edge-litert``), else None."""
+    from importlib import metadata  # 10 ms of imports (email, zipfile, …): only when asked
+
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:

@@ -34,12 +34,14 @@ from fmnist_edge.runtime.images import decode_image
 
 from ..environment import environment
 from .hostile import Mix, run_hostile_level
+from . import predict
 from .load import run_level
 from .process import ServerProcess
 
 WORKLOADS = ("png28", "photo")
 PHOTO_SIZE = (1200, 900)
 HOSTILE_CLIENTS = 8
+PREDICT_PHOTOS = 100
 
 
 @dataclass(frozen=True)
@@ -131,11 +133,24 @@ def run_load(config: LoadConfig, say=print) -> dict:
                                                          config.workloads[0]])
             say(_hostile_line(hostile))
         banner, threads = server.lines[:2], server.threads()
+    predict = _predict(config, classifier, work)  # after the server: never beside its load
+    say(f"fmnist-predict: {predict['folder']['photos']} photos in {predict['folder']['seconds']} s, "
+        f"peak RSS {predict['folder']['peak_rss_mb']} MB; first answer {predict['first_answer']['ms']} ms")
     return {"environment": environment([]), "server": {**server_facts(config.server_python),
             "banner": banner, "os_threads": threads, "args": list(config.server_args)},
             "model": classifier.describe(), "config": _config_dict(config),
             "cold_start_s": [round(c, 3) for c in cold], "memory_mb": memory, "levels": levels,
-            "hostile": hostile, "gate": gate(levels, hostile, config)}
+            "hostile": hostile, "predict": predict, "gate": gate(levels, hostile, config, predict)}
+
+
+def _predict(config: LoadConfig, classifier, work: dict) -> dict:
+    """fmnist-predict under the server's Python: PREDICT_PHOTOS photos, and its first answer."""
+    photos, expected = work.get("photo") or (bodies_for("photo", load_fashion_mnist().x_test[:1]), [0])
+    png = bodies_for("png28", load_fashion_mnist().x_test[:1])[0]
+    return {"folder": predict.folder_run(config.server_python, config.export_dir,
+                                         photos[:PREDICT_PHOTOS], expected[:PREDICT_PHOTOS],
+                                         list(classifier.labels)),
+            "first_answer": predict.first_answer(config.server_python, config.export_dir, png)}
 
 
 def _work(config: LoadConfig, classifier) -> dict:
@@ -183,10 +198,11 @@ def _config_dict(config: LoadConfig) -> dict:
             "max_rss_mb": config.max_rss_mb}
 
 
-def gate(levels: list[dict], hostile: dict | None, config: LoadConfig) -> dict:
+def gate(levels: list[dict], hostile: dict | None, config: LoadConfig, predict: dict) -> dict:
     """No errors; each workload's requests/s at the most clients ≥ ``min_ratio`` × at 1 client;
     beside the hostile mix, every good request answered within ``max_p99_ms`` at the 99th
-    percentile, every bomb 413, no 5xx, and no server process over ``max_rss_mb`` at its peak."""
+    percentile, every bomb 413, no 5xx, and no server process over ``max_rss_mb`` at its peak;
+    fmnist-predict's answers on the photo folder all the expected class."""
     errors = sum(r["errors"] for r in levels)
     ratios = {}
     for name in dict.fromkeys(r["workload"] for r in levels):
@@ -197,6 +213,8 @@ def gate(levels: list[dict], hostile: dict | None, config: LoadConfig) -> dict:
     failures += [f"{k} ratio {v} < {config.min_ratio}" for k, v in ratios.items() if v < config.min_ratio]
     if hostile is not None:
         failures += _hostile_failures(hostile, config)
+    if predict["folder"]["wrong"]:
+        failures.append(f"fmnist-predict: {predict['folder']['wrong']} photos not the expected class")
     return {"errors": errors, "ratios": ratios, "ratio_clients": max(r["clients"] for r in levels),
             "min_ratio": config.min_ratio, "failures": failures, "passed": not failures}
 

@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .load import Level, _Connection, _run, check_loopback
+from .load import Connection, Level, check_loopback, run_clients
 
 BOMB_SIDE = 9_400
 JPEG_CLAIM = 60_000
@@ -75,7 +75,7 @@ async def _poster(host: str, port: int, path: str, bodies: list[bytes], stop: as
     """POST the bodies in turn, a fresh connection each (a 413 closes it), until ``stop``."""
     i = 0
     while not stop.is_set():
-        connection = _Connection(host, port)
+        connection = Connection(host, port)
         try:
             status, _ = await connection.post(path, bodies[i % len(bodies)])
             statuses[status] += 1
@@ -154,7 +154,7 @@ async def _level(server, url: str, clients: int, bodies, expected, requests: int
     hostile = asyncio.ensure_future(_hostile(url, mix, stop, payloads))
     await asyncio.sleep(1.0)  # the idle and slow connections are open before the good clients start
     try:
-        level = await _run(server, url, clients, bodies, expected, requests, seconds, warm_up=0)
+        level = await run_clients(server, url, clients, bodies, expected, requests, seconds, warm_up=0)
     finally:
         stop.set()
     return level, await hostile

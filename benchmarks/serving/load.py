@@ -55,7 +55,7 @@ def check_loopback(url: str) -> None:
         raise FmnistError(f"the load test only targets 127.0.0.1, not {host}")
 
 
-class _Connection:
+class Connection:
     """One keep-alive HTTP/1.1 connection speaking just what the test needs.
 
     Its own few lines rather than httpx: httpx costs ~0.5 ms of CPU a request, as much as the
@@ -87,7 +87,7 @@ class _Connection:
 async def _client(url: str, bodies: list[bytes], expected: list[int], state: dict,
                   level: Level) -> None:
     parts = urlsplit(url)
-    connection = _Connection(parts.hostname, parts.port)
+    connection = Connection(parts.hostname, parts.port)
     try:
         while state["next"] < state["limit"] and time.perf_counter() < state["deadline"]:
             i = state["next"]
@@ -98,7 +98,7 @@ async def _client(url: str, bodies: list[bytes], expected: list[int], state: dic
         await connection.close()
 
 
-async def _one(connection: _Connection, path: str, body: bytes, want: int, i: int,
+async def _one(connection: Connection, path: str, body: bytes, want: int, i: int,
                level: Level) -> None:
     start = time.perf_counter()
     try:
@@ -122,8 +122,9 @@ async def _one(connection: _Connection, path: str, body: bytes, want: int, i: in
         level.stages[f"{stage}_cpu"].append(ms)
 
 
-async def _run(server, url: str, clients: int, bodies, expected, requests: int, seconds: float,
-               warm_up: int) -> Level:
+async def run_clients(server, url: str, clients: int, bodies, expected, requests: int,
+                      seconds: float, warm_up: int) -> Level:
+    """``clients`` concurrent clients: ``warm_up`` requests untimed, then the timed level."""
     scratch = Level(clients)
     state = {"next": 0, "limit": warm_up, "deadline": time.perf_counter() + seconds}
     await asyncio.gather(*(_client(url, bodies, expected, state, scratch) for _ in range(clients)))
@@ -139,4 +140,4 @@ def run_level(server, clients: int, bodies: list[bytes], expected: list[int], re
     """``requests`` POST /v1/classify (at most ``seconds``) from ``clients`` concurrent clients."""
     url = server.url + "v1/classify"
     check_loopback(url)
-    return asyncio.run(_run(server, url, clients, bodies, expected, requests, seconds, warm_up))
+    return asyncio.run(run_clients(server, url, clients, bodies, expected, requests, seconds, warm_up))

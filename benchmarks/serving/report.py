@@ -52,6 +52,7 @@ def summary(result: dict) -> str:
         *(hostile_lines(result["hostile"]) if result.get("hostile") else []),
         f"Gate: {verdict}. Requests/s at {gate['ratio_clients']} clients over 1 client: {ratios} "
         f"(gate ≥ {gate['min_ratio']}×).",
+        *(predict_lines(result["predict"]) if result.get("predict") else []),
         f"Cold start to the first answered request: {statistics.median(cold):.2f} s (median of "
         f"{len(cold)}; {min(cold):.2f}–{max(cold):.2f}). Server RSS after start "
         f"{memory['after_start']['rss_mb']:.0f} MB, peak under load {memory['after_load']['peak_rss_mb']:.0f} MB "
@@ -62,6 +63,16 @@ def summary(result: dict) -> str:
         f"at most {result['config']['requests']:,} requests or {result['config']['seconds']:.0f} s.",
     ]
     return "\n".join(lines)
+
+
+def predict_lines(predict: dict) -> list[str]:
+    """fmnist-predict under the server's Python: the photo folder and the first answer."""
+    folder, first = predict["folder"], predict["first_answer"]
+    return [f"fmnist-predict (the server's Python) on a folder of {folder['photos']} photos: "
+            f"{folder['seconds']:.2f} s ({folder['photos_per_s']:,.0f} photos/s), peak RSS "
+            f"{folder['peak_rss_mb']:.0f} MB, {folder['wrong']} answers not the expected class; "
+            f"from its start to its first answer for one 28×28 PNG: {first['ms']:.0f} ms (median "
+            f"of {first['runs']} fresh processes).", ""]
 
 
 def hostile_lines(hostile: dict) -> list[str]:

@@ -31,12 +31,18 @@ def test_quick_run_writes_every_report(export_dir, tmp_path, capsys):
     for key in ("p50", "p90", "p99", "mean", "std", "round_p50"):
         assert key in record["latency_us"]
     assert record["cold_start"]["ms"] > 0 and record["cold_start"]["peak_rss_mb"] > 10
+    phases = record["cold_start"]["phases_ms"]
+    assert set(phases) == {"imports", "load", "first_inference"} and phases["imports"] > 0 <= min(phases.values())
+    assert sum(phases.values()) <= record["cold_start"]["ms"] * 1.01 + 0.5
+    answer = record["first_answer"]  # fmnist-predict itself, Python's start included
+    assert answer["runs"] == 1 and answer["ms"] > phases["imports"], answer
     assert report["environment"]["cpu"] and report["environment"]["cores"] >= 1
     assert report["environment"]["amx"]["policy"] == "allow"  # tests/conftest.py sets FMNIST_AMX
     assert report["device"]["name"] and report["device"]["emulated"] is False
     assert report["device"]["cores"] >= 1 and "after" in report["device"]
     markdown = (out / "benchmark.md").read_text()
     assert "| model | size KB | accuracy % |" in markdown and "- Intel AMX: " in markdown
+    assert "| first answer ms |" in markdown
     assert "| model | size KB |" in capsys.readouterr().out
 
 

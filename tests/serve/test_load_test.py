@@ -32,8 +32,12 @@ def test_a_small_load_test_answers_everything_and_splits_the_servers_cpu(tiny_ex
     assert set(hostile["bomb"]) == {"413"} and set(hostile["large"]) == {"200"}, hostile
     assert hostile["idle"]["connections"] == 200 and len(hostile["peak_rss_mb"]) >= 1
     assert result["gate"]["passed"] and set(result["gate"]["ratios"]) == {"png28", "photo"}
+    folder = result["predict"]["folder"]
+    assert folder["photos"] == 20 and folder["wrong"] == 0 and folder["peak_rss_mb"] > 10, folder
+    assert result["predict"]["first_answer"]["runs"] == 5 and result["predict"]["first_answer"]["ms"] > 0
     report = (tmp_path / "serve.md").read_text()
     assert "HTTP / decode / inference %" in report and "Beside the hostile mix" in report
+    assert "on a folder of 20 photos" in report
 
 
 def test_shares_of_an_old_report_fall_back_on_wall_times():

@@ -1,0 +1,70 @@
+"""fmnist-predict beside the service, from the same interpreter: a folder of photos, and cold start.
+
+Both run ``python -m fmnist_edge.runtime.predict_cli`` under ``--server-python`` (the TF-free
+device venv of ``make serve-bench``), as a user runs it on the device:
+
+- a folder of the photo workload's JPEGs (1200×900 phone photos): wall time and the process's
+  peak RSS (``wait4``'s ``ru_maxrss``), every answer checked against the expected class;
+- the first answer for one 28×28 PNG test image: process start to its first line of output,
+  the median of ``runs`` after one untimed run (which lets Python cache compiled modules).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from fmnist_edge.runtime.errors import FmnistError
+
+
+def _command(python: str, model: Path, *inputs: str) -> list[str]:
+    return [python, "-m", "fmnist_edge.runtime.predict_cli", str(model), *inputs]
+
+
+def folder_run(python: str, model: Path, bodies: list[bytes], expected: list[int],
+               labels: list[str]) -> dict:
+    """fmnist-predict on a folder of these JPEG bodies: seconds, peak RSS, wrong answers."""
+    with tempfile.TemporaryDirectory(prefix="fmnist-photos-") as folder:
+        photos = Path(folder, "photos")
+        photos.mkdir()
+        for i, body in enumerate(bodies):
+            (photos / f"photo-{i:04d}.jpg").write_bytes(body)
+        out, err = Path(folder, "stdout"), Path(folder, "stderr")
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            start = time.perf_counter()
+            proc = subprocess.Popen(_command(python, model, str(photos)), stdout=stdout, stderr=stderr)
+            _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, its peak RSS
+            seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        text, error = out.read_text(), err.read_text()
+    if proc.returncode != 0:
+        raise FmnistError(f"fmnist-predict on the photo folder failed: {error[-300:]}")
+    answers = [line.split("\t")[1] for line in text.splitlines()]
+    wrong = sum(a != labels[e] for a, e in zip(answers, expected)) + abs(len(answers) - len(bodies))
+    return {"photos": len(bodies), "seconds": round(seconds, 3),
+            "photos_per_s": round(len(bodies) / seconds, 1), "wrong": wrong,
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def first_answer(python: str, model: Path, png: bytes, runs: int = 5) -> dict:
+    """Median ms from starting fmnist-predict on one PNG to its first line of output."""
+    with tempfile.TemporaryDirectory(prefix="fmnist-cold-") as folder:
+        image = Path(folder, "test-image-0.png")
+        image.write_bytes(png)
+        times = []
+        for i in range(runs + 1):
+            start = time.perf_counter()
+            proc = subprocess.Popen(_command(python, model, str(image)), stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, text=True)
+            line = proc.stdout.readline()
+            elapsed = (time.perf_counter() - start) * 1000
+            proc.communicate(timeout=120)
+            if proc.returncode != 0 or not line:
+                raise FmnistError(f"fmnist-predict did not answer for {image.name}")
+            if i:
+                times.append(round(elapsed, 1))
+    return {"ms": statistics.median(times), "runs": runs, "all_ms": times}
