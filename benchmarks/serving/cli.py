@@ -67,7 +67,7 @@ def _run(config, out: Path, readme: str | None, argv) -> int:
     from fmnist_edge.reports import write_report
 
     from .bench import run_load
-    from .report import markdown, summary
+    from .report import markdown, readme_summary, summary
 
     if readme:
         check_block(readme, "serve")  # fail before minutes of load, not after
@@ -75,7 +75,7 @@ def _run(config, out: Path, readme: str | None, argv) -> int:
     command = "make serve-bench" if readme else " ".join([PROG, *(argv or sys.argv[1:])])
     write_report(out, "serve", result, markdown(result, command))
     if readme:
-        replace_block(readme, "serve", f"Written by `{command}`.\n\n" + summary(result))
+        replace_block(readme, "serve", f"Written by `{command}`.\n\n" + readme_summary(result))
     print(summary(result))
     return 0 if result["gate"]["passed"] else 1
 

@@ -65,6 +65,49 @@ def summary(result: dict) -> str:
     return "\n".join(lines)
 
 
+def readme_summary(result: dict) -> str:
+    """README's block: the levels table, then one line each for the hostile mix, fmnist-predict,
+    the gate with cold start and memory, and the model and machine."""
+    env, server, gate, memory = (result["environment"], result["server"], result["gate"],
+                                 result["memory_mb"])
+    cold, hostile, model = result["cold_start_s"], result.get("hostile"), result["model"]
+    ratios = ", ".join(f"{k} {v:.2f}×" for k, v in gate["ratios"].items())
+    lines = [levels_table(result["levels"]), ""]
+    if hostile:
+        good = hostile["good"]
+        lines.append(f"Beside the hostile mix ({_mix_text(hostile)}): {good['workload']} at "
+                     f"{good['clients']} clients {good['rps']:,.0f} req/s, p99 {good['p99_ms']:.1f} ms, "
+                     f"{good['errors']} errors; {_outcome_text(hostile)}.")
+    if result.get("predict"):
+        lines.append(predict_lines(result["predict"])[0])
+    lines += [f"Gate {'passed' if gate['passed'] else 'FAILED: ' + '; '.join(gate['failures'])} "
+              f"({gate['ratio_clients']} over 1 client: {ratios}). First answered request {statistics.median(cold):.2f} s "
+              f"after start (median of {len(cold)}); RSS after start "
+              f"{memory['after_start']['rss_mb']:.0f} MB ({memory['after_start'].get('processes', 1)} "
+              "processes added up).",
+              f"{model['file']} on {model['backend']}, {server['banner'][0].rsplit(', ', 1)[-1] if server['banner'] else ''}; "
+              f"server Python {server['python_version']} "
+              f"({'TensorFlow importable' if server['tensorflow_importable'] else 'no TensorFlow'}); "
+              f"{env['cpu']}, {env['cores']} cores shared with the clients; each level at most "
+              f"{result['config']['requests']:,} requests or {result['config']['seconds']:.0f} s."]
+    return "\n".join(lines)
+
+
+def _mix_text(hostile: dict) -> str:
+    mix = hostile["mix"]
+    return (f"{mix['bomb']} clients posting bombs, {mix['large']} a {LARGE} PNG, {mix['slow']} "
+            f"slow senders, {mix['idle']} idle connections, {hostile['seconds']:.0f} s")
+
+
+def _outcome_text(hostile: dict) -> str:
+    def statuses(kind: str) -> str:
+        return ", ".join(f"{v:,}× {k}" for k, v in hostile[kind].items()) or "none"
+    return (f"bombs {statuses('bomb')}, the {LARGE} PNG {statuses('large')}, idle connections "
+            f"closed {hostile['idle']['closed_by_server']} of {hostile['idle']['connections']}, slow "
+            f"senders {hostile['slow']['closed_by_server']} of {hostile['slow']['connections']}; peak "
+            "RSS per server process " + ", ".join(f"{v:.0f}" for v in hostile["peak_rss_mb"]) + " MB")
+
+
 def predict_lines(predict: dict) -> list[str]:
     """fmnist-predict under the server's Python: the photo folder and the first answer."""
     folder, first = predict["folder"], predict["first_answer"]
