@@ -26,24 +26,6 @@ FLOAT_TOLERANCE = 1e-5  # probabilities of float32 files
 TOP1_SHARE = 0.001  # at most 0.1 % of top-1 classes may differ from LiteRT's builtin kernels
 
 
-def litert_outputs(data: bytes, x: np.ndarray, builtin: bool) -> np.ndarray:
-    """The file's raw outputs on LiteRT: builtin kernels, or (``builtin=False``) the default."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    from fmnist_edge.runtime.quiet import native_stderr_captured
-
-    kw = {"experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES} \
-        if builtin else {}
-    with native_stderr_captured():
-        it = Interpreter(model_content=data, **kw)
-        index = it.get_input_details()[0]["index"]
-        it.resize_tensor_input(index, list(x.shape))
-        it.allocate_tensors()
-    it.set_tensor(index, x)
-    it.invoke()
-    return it.get_tensor(it.get_output_details()[0]["index"])
-
-
 def model_input(runner, pixels: np.ndarray) -> np.ndarray:
     """uint8 images as the file takes them: int8 pixel − 128, or float pixel / 255."""
     x = pixels.reshape(-1, 28, 28, 1)
@@ -54,13 +36,14 @@ def model_input(runner, pixels: np.ndarray) -> np.ndarray:
 
 def compare_file(path: Path, pixels: np.ndarray) -> dict:
     """The numpy engine against LiteRT's builtin kernels and its default on ``pixels``."""
+    from fmnist_edge.runtime.backend_litert import reference_outputs
     from fmnist_edge.runtime.backend_numpy import NumpyRunner
 
     data = path.read_bytes()
     runner = NumpyRunner(data, str(path))
     x = model_input(runner, pixels)
     mine = runner.run_batch(x)
-    builtin, default = litert_outputs(data, x, True), litert_outputs(data, x, False)
+    builtin, default = reference_outputs(data, pixels, True), reference_outputs(data, pixels, False)
     row = {"file": path.name, "images": len(x), "int8_output": mine.dtype == np.int8,
            "top1_vs_builtin": int((mine.argmax(1) != builtin.argmax(1)).sum()),
            "top1_vs_default": int((mine.argmax(1) != default.argmax(1)).sum()),

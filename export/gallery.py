@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from fmnist_edge.runtime.errors import FmnistError, first_line
-from fmnist_edge.runtime.formats import ENGINES, FORMATS, Backend, Format
+from fmnist_edge.runtime.formats import FORMATS, Backend, Format
 
 from .gallery_models import BY_NAME, MODELS, PROBES, GalleryModel
 
@@ -77,6 +77,7 @@ def export(folder: Path, data_dir: str | None = None) -> dict:
 
 def engine_results(path: Path, fmt: Format, x_test: np.ndarray) -> dict[str, dict]:
     """Every engine here that takes ``fmt`` on the file: ok (differing top-1 count) or refused."""
+    from fmnist_edge.runtime.backend_litert import reference_outputs
     from fmnist_edge.runtime.backends import availability
     from fmnist_edge.runtime.classifier import Classifier
 
@@ -96,32 +97,12 @@ def engine_results(path: Path, fmt: Format, x_test: np.ndarray) -> dict[str, dic
             # the TFLite arithmetic itself: XNNPACK (LiteRT's default) computes dynamic-range
             # files in float, the builtin kernels (and the numpy engine) as TFLite defines them;
             # they differ on 18 of 10,000 top-1 classes for the separable model's dynamic file
-            result["differ_builtin"] = int((top1 != _litert_builtin_top1(path, x_test)).sum())
+            builtin = reference_outputs(path.read_bytes(), x_test).argmax(axis=1)
+            result["differ_builtin"] = int((top1 != builtin).sum())
         limit = TOP1_SHARE * len(x_test)
         ok = min(result.values()) <= limit
         results[backend.value] = {"status": "ok" if ok else "disagrees", **result}
     return results
-
-
-def _litert_builtin_top1(path: Path, x_test: np.ndarray) -> np.ndarray:
-    """Top-1 classes of LiteRT's builtin kernels (no XNNPACK) on uint8 ``x_test``."""
-    import importlib
-
-    from fmnist_edge.runtime.backend_litert import litert_interpreter_class
-
-    cls = litert_interpreter_class()
-    resolver = importlib.import_module(cls.__module__).OpResolverType
-    it = cls(model_path=str(path),
-             experimental_op_resolver_type=resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    detail = it.get_input_details()[0]
-    x = x_test.reshape(-1, 28, 28, 1)
-    x = ((x.astype(np.int16) - 128).astype(np.int8) if detail["dtype"] == np.int8
-         else (x / np.float32(255)).astype(np.float32))  # int8 files: scale 1/255, zero point -128
-    it.resize_tensor_input(detail["index"], list(x.shape))
-    it.allocate_tensors()
-    it.set_tensor(detail["index"], x)
-    it.invoke()
-    return np.argmax(it.get_tensor(it.get_output_details()[0]["index"]), axis=1)
 
 
 def run_model(entry: GalleryModel, data, work: Path, data_dir: str | None = None,
@@ -166,12 +147,6 @@ def failures(record: dict) -> list[str]:
                 found.append(f"{f['file']} on {engine}: refused, but every probe stands on this "
                              "one")
     return [f"{record['model']}: {line}" for line in found]
-
-
-def engine_names() -> list[str]:
-    """The engines a file can be checked on, in table order (installed or not)."""
-    return [b.value for f in FORMATS.values() for b in f.backends if b in ENGINES
-            and b is not Backend.AUTO]
 
 
 def run(names: list[str] | None, out: Path, data_dir: str | None = None,

@@ -15,7 +15,8 @@ import numpy as np
 
 from .errors import EngineTooOld, FmnistError, first_line
 from .formats import ENGINES, Backend
-from .quantize import QuantParams
+from .preprocessing import to_model_input
+from .quantize import QuantParams, quantize_images
 from .quiet import native_stderr_captured
 
 CHUNK = 256  # images per batched invoke: large enough to amortize the call, small enough for L2
@@ -35,6 +36,31 @@ def litert_interpreter_class():
     except ImportError:
         raise ENGINES[Backend.LITERT].missing() from None
     return Interpreter
+
+
+def reference_outputs(model_bytes: bytes, pixels: np.ndarray, builtin: bool = True) -> np.ndarray:
+    """A whole batch through LiteRT itself: its builtin kernels (``builtin``, no XNNPACK) or its
+    default; what the numpy engine and the export gallery are checked against.
+
+    ``pixels``: uint8 (N, 28, 28), fed as the file takes them (quantized by its own input
+    parameters, or x/255 in float).
+    """
+    import importlib
+
+    cls = litert_interpreter_class()
+    kw = {"experimental_op_resolver_type":
+          importlib.import_module(cls.__module__).OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES} \
+        if builtin else {}
+    with native_stderr_captured():
+        interpreter = cls(model_content=model_bytes, **kw)
+    detail = interpreter.get_input_details()[0]
+    params = _quant(detail)
+    x = quantize_images(pixels, params) if params else to_model_input(pixels)
+    interpreter.resize_tensor_input(detail["index"], list(x.shape))
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(detail["index"], x)
+    interpreter.invoke()
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
 
 
 def _core_calls(interpreter):
