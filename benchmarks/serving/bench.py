@@ -129,8 +129,8 @@ def run_load(config: LoadConfig, say=print) -> dict:
                 say(_line(levels[-1]))
         memory["after_load"] = server.memory_mb()
         if config.hostile is not None:
-            hostile = _hostile_level(server, config, work["photo" if "photo" in work else
-                                                         config.workloads[0]])
+            name = "photo" if "photo" in work else config.workloads[0]
+            hostile = _hostile_level(server, config, name, work[name])
             say(_hostile_line(hostile))
         banner, threads = server.lines[:2], server.threads()
     predict = _predict(config, classifier, work)  # after the server: never beside its load
@@ -145,8 +145,12 @@ def run_load(config: LoadConfig, say=print) -> dict:
 
 def _predict(config: LoadConfig, classifier, work: dict) -> dict:
     """fmnist-predict under the server's Python: PREDICT_PHOTOS photos, and its first answer."""
-    photos, expected = work.get("photo") or (bodies_for("photo", load_fashion_mnist().x_test[:1]), [0])
-    png = bodies_for("png28", load_fashion_mnist().x_test[:1])[0]
+    # the workloads' own bodies and expected classes, or made here when a run left one out
+    missing = tuple(w for w in WORKLOADS if w not in work)
+    work = {**work, **(_work(dataclasses.replace(config, workloads=missing), classifier)
+                       if missing else {})}
+    photos, expected = work["photo"]
+    png = work["png28"][0][0]
     return {"folder": predict.folder_run(config.server_python, config.export_dir,
                                          photos[:PREDICT_PHOTOS], expected[:PREDICT_PHOTOS],
                                          list(classifier.labels)),
@@ -165,7 +169,7 @@ def _work(config: LoadConfig, classifier) -> dict:
     return work
 
 
-def _hostile_level(server: ServerProcess, config: LoadConfig, work) -> dict:
+def _hostile_level(server: ServerProcess, config: LoadConfig, name: str, work) -> dict:
     """The good workload at HOSTILE_CLIENTS clients beside the hostile mix, peak RSS reset before."""
     bodies, expected = work
     server.reset_peaks()
@@ -173,7 +177,7 @@ def _hostile_level(server: ServerProcess, config: LoadConfig, work) -> dict:
     level, hostile = run_hostile_level(server, HOSTILE_CLIENTS, bodies, expected, 3 * config.requests,
                                        config.seconds, config.hostile)
     peaks = server.peaks_mb()
-    return {"good": {"workload": "photo" if len(bodies[0]) > 10_000 else "png28", **level.summary()},
+    return {"good": {"workload": name, **level.summary()},
             **hostile, "peak_rss_mb": sorted(peaks.values(), reverse=True),
             "mix": dataclasses.asdict(config.hostile)}
 

@@ -53,8 +53,9 @@ def summary(result: dict) -> str:
         f"Gate: {verdict}. Requests/s at {gate['ratio_clients']} clients over 1 client: {ratios} "
         f"(gate ≥ {gate['min_ratio']}×).",
         *(predict_lines(result["predict"]) if result.get("predict") else []),
-        f"Cold start to the first answered request: {statistics.median(cold):.2f} s (median of "
-        f"{len(cold)}; {min(cold):.2f}–{max(cold):.2f}). Server RSS after start "
+        (f"Cold start to the first answered request: {statistics.median(cold):.2f} s (median of "
+         f"{len(cold)}; {min(cold):.2f}–{max(cold):.2f}). " if cold else "No cold start timed. ")
+        + "Server RSS after start "
         f"{memory['after_start']['rss_mb']:.0f} MB, peak under load {memory['after_load']['peak_rss_mb']:.0f} MB "
         f"({memory['after_load'].get('processes', 1)} processes added up).",
         f"Model {model['file']} on {model['backend']}; server Python {server['python_version']} "
@@ -81,8 +82,10 @@ def readme_summary(result: dict) -> str:
     if result.get("predict"):
         lines.append(predict_lines(result["predict"])[0])
     lines += [f"Gate {'passed' if gate['passed'] else 'FAILED: ' + '; '.join(gate['failures'])} "
-              f"({gate['ratio_clients']} over 1 client: {ratios}). First answered request {statistics.median(cold):.2f} s "
-              f"after start (median of {len(cold)}); RSS after start "
+              f"({gate['ratio_clients']} over 1 client: {ratios}). "
+              + (f"First answered request {statistics.median(cold):.2f} s after start (median of "
+                 f"{len(cold)}); " if cold else "")
+              + "RSS after start "
               f"{memory['after_start']['rss_mb']:.0f} MB ({memory['after_start'].get('processes', 1)} "
               "processes added up).",
               f"{model['file']} on {model['backend']}, {server['banner'][0].rsplit(', ', 1)[-1] if server['banner'] else ''}; "

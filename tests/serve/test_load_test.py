@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from fmnist_edge.benchmarks.serving.report import shares
+from fmnist_edge.benchmarks.serving.report import readme_summary, shares, summary
 
 
 def test_a_small_load_test_answers_everything_and_splits_the_servers_cpu(tiny_export, tmp_path):
@@ -38,6 +38,8 @@ def test_a_small_load_test_answers_everything_and_splits_the_servers_cpu(tiny_ex
     report = (tmp_path / "serve.md").read_text()
     assert "HTTP / decode / inference %" in report and "Beside the hostile mix" in report
     assert "on a folder of 20 photos" in report
+    untimed = {**result, "cold_start_s": []}  # --cold-starts 0: a report all the same
+    assert "No cold start timed." in summary(untimed) and "First answered" not in readme_summary(untimed)
 
 
 def test_shares_of_an_old_report_fall_back_on_wall_times():
