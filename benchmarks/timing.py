@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -126,13 +127,23 @@ def cold_start(args: list[str], code: str = COLD_RUNTIME, runs: int = 1,
     return result
 
 
-def first_answer(model: str, image: str, backend: str, runs: int, env: dict | None = None) -> dict:
+def predict_command(python: str, *args: str) -> list[str]:
+    """``fmnist-predict ARGS`` as a user types it: the console script of ``python``'s environment
+    (``-m fmnist_edge.runtime.predict_cli`` where there is none, e.g. a source checkout)."""
+    script = Path(python).parent / "fmnist-predict"  # not resolved: a venv's python is a link
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script), *args]
+    return [python, "-m", "fmnist_edge.runtime.predict_cli", *args]
+
+
+def first_answer(model: str, image: str, backend: str | None, runs: int, env: dict | None = None,
+                 python: str = sys.executable) -> dict:
     """fmnist-predict as a user runs it: a fresh process from its start to its first line.
 
+    ``python``'s environment runs it (this one by default); ``backend`` None = its own choice.
     One run first, untimed, so Python has compiled what it caches; then the median of ``runs``.
     """
-    command = [sys.executable, "-m", "fmnist_edge.runtime.predict_cli", model, image,
-               "--backend", backend]
+    command = predict_command(python, model, image, *(["--backend", backend] if backend else []))
     times = []
     for i in range(runs + 1):
         start = time.perf_counter()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import struct
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .cliutil import member, values
 from .errors import FmnistError
@@ -52,8 +52,7 @@ class Amx(Choice):
     ALLOW = "allow"  # leave the process alone: libraries may use AMX
 
 
-@dataclass(frozen=True)
-class AmxStatus:
+class AmxStatus(NamedTuple):  # a record, not a dataclass: 0.4 ms less at import (runtime.formats)
     """The CPU's AMX support, the policy asked for, and what this process holds now."""
 
     cpu: bool  # the CPU advertises AMX-INT8

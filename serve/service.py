@@ -55,17 +55,20 @@ class Service:
         self.model = model_identity(classifier)
 
     @classmethod
-    def load(cls, config: ServeConfig) -> "Service":
+    def load(cls, config: ServeConfig, warm: bool = True) -> "Service":
         """Load ``config.model`` (an FmnistError, with one line, when it cannot be loaded).
 
         The engine gets one thread per call: the pool's threads are the parallelism, and two
-        levels of it on a 2- or 4-core board only make the calls fight over the cores.
+        levels of it on a 2- or 4-core board only make the calls fight over the cores. ``warm``
+        classifies one small PNG first, so Pillow has its PNG plugin before the first request;
+        a process that only checks the model (the supervisor of --workers) skips it.
         """
         options = replace(config.options.for_command(), threads=1)
         classifier = Classifier.load(config.model, options)
         service = cls(classifier, config)
-        service.classify([Upload("warm-up", _png())], 1)  # Pillow loads its PNG plugin
-        return service  # on first use: 60 ms that the first request would otherwise pay
+        if warm:
+            service.classify([Upload("warm-up", _png())], 1)
+        return service
 
     def classify(self, uploads: list[Upload], top_k: int, pixels: bool = False) -> dict:
         """Decode every upload, classify them in one batch call; the answer and its stage times.

@@ -1,17 +1,17 @@
 """fmnist-predict beside the service, from the same interpreter: a folder of photos, and cold start.
 
-Both run ``python -m fmnist_edge.runtime.predict_cli`` under ``--server-python`` (the TF-free
-device venv of ``make serve-bench``), as a user runs it on the device:
+Both run fmnist-predict from ``--server-python``'s environment (the TF-free device venv of
+``make serve-bench``), as a user runs it on the device:
 
 - a folder of the photo workload's JPEGs (1200×900 phone photos): wall time and the process's
   peak RSS (its VmHWM as it exits), every answer checked against the expected class;
-- the first answer for one 28×28 PNG test image: process start to its first line of output,
-  the median of ``runs`` after one untimed run (which lets Python cache compiled modules).
+- the first answer for one 28×28 PNG test image: the ``fmnist-predict`` console script's
+  process start to its first line of output, the median of ``runs`` after one untimed run
+  (which lets Python cache compiled modules); see ``timing.first_answer``.
 """
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import tempfile
 import time
@@ -19,9 +19,7 @@ from pathlib import Path
 
 from fmnist_edge.runtime.errors import FmnistError
 
-
-def _command(python: str, model: Path, *inputs: str) -> list[str]:
-    return [python, "-m", "fmnist_edge.runtime.predict_cli", str(model), *inputs]
+from .. import timing
 
 
 # fmnist-predict's own module as __main__, printing its peak RSS on stderr as it exits. Its
@@ -65,16 +63,8 @@ def first_answer(python: str, model: Path, png: bytes, runs: int = 5) -> dict:
     with tempfile.TemporaryDirectory(prefix="fmnist-cold-") as folder:
         image = Path(folder, "test-image-0.png")
         image.write_bytes(png)
-        times = []
-        for i in range(runs + 1):
-            start = time.perf_counter()
-            proc = subprocess.Popen(_command(python, model, str(image)), stdout=subprocess.PIPE,
-                                    stderr=subprocess.DEVNULL, text=True)
-            line = proc.stdout.readline()
-            elapsed = (time.perf_counter() - start) * 1000
-            proc.communicate(timeout=120)
-            if proc.returncode != 0 or not line:
-                raise FmnistError(f"fmnist-predict did not answer for {image.name}")
-            if i:
-                times.append(round(elapsed, 1))
-    return {"ms": statistics.median(times), "runs": runs, "all_ms": times}
+        result = timing.first_answer(str(model), str(image), None, runs, python=python)
+    if "error" in result:
+        raise FmnistError(f"fmnist-predict did not answer for {image.name}: {result['error']}")
+    return {"ms": round(result["ms"], 1), "runs": runs, "all_ms": result["all_ms"],
+            "command": Path(timing.predict_command(python)[0]).name}

@@ -120,6 +120,42 @@ def test_fmnist_predict_and_doctor_run_in_the_device_venv(litert_venv, tutorial_
     assert "onnxruntime    not available" in doctor.stdout
 
 
+# What fmnist-predict's cold start was cut of (docs/runtime.md, Cold start): imported by nothing
+# on the way to one answer. ctypes only on a CPU without AMX (the AMX policy uses it there).
+CUT = ("pathlib", "urllib.parse", "shutil", "tempfile", "importlib.metadata", "statistics", "numpy.ma")
+FIRST_ANSWER = """
+import sys
+before = set(sys.modules)
+from fmnist_edge.runtime.amx import cpu_has_amx
+from fmnist_edge.runtime.predict_cli import main
+code = main(sys.argv[2:])
+cut = sys.argv[1].split(",") + ([] if cpu_has_amx() else ["ctypes"])
+print("IMPORTED", *sorted(m for m in cut if m in set(sys.modules) - before), flush=True)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("suffix", [".png", ".npy"])
+def test_fmnist_predict_imports_nothing_its_cold_start_was_cut_of(suffix, litert_venv, tutorial_export,
+                                                                  tmp_path):
+    """One image or one .npy to one answer: none of the modules cut from the path comes back (a
+    non-editable install: the dev venv's editable finder imports pathlib itself); Pillow only
+    for the image."""
+    image = np.zeros((28, 28), np.uint8)
+    path = tmp_path / f"one{suffix}"
+    if suffix == ".png":
+        Image.fromarray(image).save(path)
+    else:
+        np.save(path, image)
+    cut = CUT + (() if suffix == ".png" else ("PIL",))
+    proc = subprocess.run([str(litert_venv / "bin" / "python"), "-c", FIRST_ANSWER, ",".join(cut),
+                           str(tutorial_export.out_dir / "model_int8.tflite"), str(path)],
+                          capture_output=True, text=True, cwd=litert_venv, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-1000:]
+    assert proc.stdout.splitlines()[-1] == "IMPORTED"
+    assert proc.stdout.splitlines()[0].startswith(str(path))
+
+
 def test_fmnist_serve_runs_from_a_serve_litert_install(serve_venv, tutorial_export):
     """pip install '.[serve,litert]' alone: the service starts, answers like the Classifier here.
 
