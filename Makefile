@@ -252,7 +252,8 @@ gallery: setup
 # own with only [serve,litert] (no TensorFlow), as on a device: README's serve block, reports/serve.*
 # Its Python is the system's python3 where there is one (Debian's, as on Raspberry Pi OS): a
 # self-built Python without PGO/LTO (this VM's pyenv python3) starts numpy ~30 % slower, and
-# fmnist-predict's first answer took 143 ms there against 98 ms here (AMD EPYC, docs/runtime.md).
+# fmnist-predict's first answer took 123 ms there against 106 ms here, interleaved (AMD EPYC,
+# docs/runtime.md).
 DEVICE_VENV ?= .venv-device
 DEVICE_PYTHON ?= $(if $(wildcard /usr/bin/python3),/usr/bin/python3,$(PYTHON))
 $(DEVICE_VENV)/.installed: pyproject.toml
@@ -262,8 +263,13 @@ $(DEVICE_VENV)/.installed: pyproject.toml
 	$(DEVICE_VENV)/bin/python -m pip install --quiet '.[serve,litert]'
 	@touch $@
 
+# The load client runs under the device venv's Python too (it needs no TensorFlow): one interpreter
+# for every process of the benchmark, which share the cores. The venv's copy of this checkout is not
+# editable, so it is installed again first, without dependencies.
 serve-bench: $(RUN)/export/manifest.json $(DEVICE_VENV)/.installed
-	$(PY) -m fmnist_edge.benchmarks.serving.cli $(RUN)/export --server-python $(DEVICE_VENV)/bin/python \
+	$(DEVICE_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
+	$(DEVICE_VENV)/bin/python -m fmnist_edge.benchmarks.serving.cli $(RUN)/export \
+	  --server-python $(DEVICE_VENV)/bin/python \
 	  --server-arg=--workers=$$(nproc) \
 	  --out reports $(if $(UPDATE_DOCS),--update-readme README.md)
 

@@ -141,7 +141,7 @@ def _libc():
 
 
 def _permission() -> bool | None:
-    if not cpu_has_amx():  # nothing to grant; and ctypes stays unimported (2 ms of a cold start)
+    if not cpu_has_amx():  # nothing to grant: no libc handle, no syscall
         return None
     import ctypes
 
