@@ -11,6 +11,7 @@ load times nothing; a corrupt or stale cache is ignored with a logged warning an
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -23,8 +24,8 @@ from .backends import runnable_formats
 from .errors import FmnistError
 from .formats import ENGINES, FORMATS, Backend, Choice
 
-if TYPE_CHECKING:  # hashlib, pathlib and atomic are imported where used: options imports this
-    from pathlib import Path  # module for Choose, and they are 8 ms of fmnist-predict's cold start
+if TYPE_CHECKING:  # pathlib and atomic are imported where used: options imports this module for
+    from pathlib import Path  # Choose, and pathlib's import is ~4 ms of fmnist-predict's ~100 ms start
 
 TOTAL_S = 2.0  # the whole choice, loads included (7 loads of the tutorial CNN: about 0.1 s)
 BUDGET_S = 1.5  # the timing share at most; less when loading took longer (at least MIN_S)
@@ -65,8 +66,6 @@ def cache_key(entries: list[dict], backend: Backend, threads: int | None, max_dr
     facts = {"models": sorted(e["sha256"] for e in entries), "cpu": system.cpu_model(),
              "features": sorted(system.cpu_flags()), "threads": threads, "max_drop": max_drop,
              "engines": {b.value: system.installed_version(ENGINES[b].distribution) for b in engines}}
-    import hashlib
-
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
 

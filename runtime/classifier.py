@@ -32,8 +32,8 @@ from .options import ModelOptions
 from .preprocessing import IMAGE_SIZE, INPUT_SCALE
 from .quantize import dequantize, is_pixel_shift, quantize, quantize_images
 
-if TYPE_CHECKING:  # pathlib is imported only when Classifier.path is read: it imports urllib.parse,
-    from pathlib import Path  # ~3 ms of fmnist-predict's ~100 ms cold start (runtime.md)
+if TYPE_CHECKING:  # pathlib is imported only when Classifier.path is read: with its urllib.parse it
+    from pathlib import Path  # is ~4 ms of fmnist-predict's ~100 ms cold start (runtime.md)
 
 ONE_IMAGE = {(IMAGE_SIZE, IMAGE_SIZE), (1, IMAGE_SIZE, IMAGE_SIZE), (1, IMAGE_SIZE, IMAGE_SIZE, 1)}
 U8 = np.dtype(np.uint8)
