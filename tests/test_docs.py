@@ -22,7 +22,7 @@ PAGE_OF = {
     "fmnist-bench": "benchmarks.md", "fmnist-serve": "serve.md",
     "fmnist_edge.benchmarks.serving.cli": "serve.md",
     "fmnist_edge.benchmarks.overhead": "runtime.md", "fmnist_edge.benchmarks.fuzz": "runtime.md",
-    "fmnist_edge.benchmarks.engines": "runtime.md",
+    "fmnist_edge.benchmarks.engines": "runtime.md", "fmnist_edge.benchmarks.cold": "runtime.md",
     "fmnist_edge.benchmarks.layers": "benchmarks.md", "fmnist_edge.benchmarks.pi.check": "pi.md",
     "fmnist_edge.benchmarks.on_device": "pi.md",
 }
