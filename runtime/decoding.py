@@ -107,18 +107,33 @@ def decode_rgb(source, name: str, limits: DecodeLimits = DecodeLimits()) -> np.n
     Raises ImageTooLarge over the limit (nothing decoded), FileNotFoundError for a missing path,
     and FmnistError, naming ``name``, for anything unreadable.
     """
+    return decode_with(source, name, np.asarray, limits)
+
+
+def decode_with(source, name: str, use, limits: DecodeLimits = DecodeLimits()):
+    """``use(image)`` of the image in ``source`` as an upright, shrunk RGB Pillow image.
+
+    ``use`` runs while the file is open: the image may be the decoder's own, whose pixels closing
+    the file frees, so nothing is copied to hand it out (a copy and a numpy round trip were
+    0.3 ms of a phone photo's 2.7 ms in the service). Raises as :func:`decode_rgb`.
+    """
     Image = pil()
     try:
-        with Image.open(source) as image:
+        image = Image.open(source)
+    except Exception as exc:
+        raise _one_line(exc, name, Image) from None
+    with image:
+        try:
             _check(image, name, limits)
             image.load()
             turn = orientation(image, name)
             small = shrink(image) if limits.shrink else image
             if turn in _TRANSPOSE:
                 small = small.transpose(getattr(Image.Transpose, _TRANSPOSE[turn]))
-            return to_rgb(small)  # inside: closing the file frees a loaded image's pixels
-    except Exception as exc:
-        raise _one_line(exc, name, Image) from None
+            rgb = rgb_image(small)
+        except Exception as exc:
+            raise _one_line(exc, name, Image) from None
+        return use(rgb)
 
 
 def measure(data: bytes, name: str, limits: DecodeLimits = DecodeLimits()) -> int:
@@ -207,15 +222,20 @@ def shrink(image):
 
 def to_rgb(image) -> np.ndarray:
     """Any Pillow mode → uint8 RGB array; transparency is composited onto white, as on Zalando's pages."""
+    return np.asarray(rgb_image(image), dtype=np.uint8)
+
+
+def rgb_image(image):
+    """Any Pillow mode → an RGB Pillow image (``image`` itself when it is RGB already)."""
     Image = pil()
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit/32-bit grayscale: keep the top 8 bits
         wide = np.asarray(image, dtype=np.float64)
         top = 65535.0 if wide.max() > 255 else 255.0
         gray = np.clip(np.round(wide / top * 255), 0, 255).astype(np.uint8)
-        return np.repeat(gray[..., None], 3, axis=2)
+        return Image.fromarray(np.repeat(gray[..., None], 3, axis=2))
     if image.mode == "P" and "transparency" in image.info or image.mode in ("LA", "PA", "RGBa"):
         image = image.convert("RGBA")
     if image.mode == "RGBA":
         white = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, image)
-    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return image if image.mode == "RGB" else image.convert("RGB")

@@ -97,7 +97,8 @@ def worker_main(config: ServeConfig, sock, settings: dict, metrics_dir: str, rea
     from .service import Service
 
     own_process()
-    _orphan_watch(os.getppid())
+    parent = os.getppid()
+    _orphan_watch(parent)
     service = Service.load(config)
     if isinstance(sock, tuple):  # listening only once its model is loaded
         sock = bind(*sock, share=True, join=True)
@@ -105,6 +106,10 @@ def worker_main(config: ServeConfig, sock, settings: dict, metrics_dir: str, rea
     server = uvicorn.Server(uvicorn.Config(build_app(service, metrics_dir=metrics_dir), **settings,
                                            http=protocol(config.header_timeout)))
     server.run(sockets=[sock])
+    if os.getppid() != parent:  # killed, the parent removes nothing: every orphan tries, once drained
+        import shutil
+
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     sys.exit(0 if server.started else 1)
 
 

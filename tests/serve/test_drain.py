@@ -76,16 +76,19 @@ def test_a_signal_drains_the_request_in_flight_then_exits_0(tiny_export, start_s
     assert server.lines[-1] == "fmnist-serve: stopped", server.log()
 
 
-def test_workers_stop_when_their_parent_is_killed(tiny_export, start_server):
-    server = start_server(str(tiny_export), "--workers", "2")
+def test_workers_stop_when_their_parent_is_killed(tiny_export, start_server, tmp_path):
+    server = start_server(str(tiny_export), "--workers", "2", env={"TMPDIR": str(tmp_path)})
     children = _children(server.proc.pid)
     assert len(children) >= 2
+    folders = list(tmp_path.glob("fmnist-serve-metrics-*"))  # the parent's, for the workers' samples
+    assert len(folders) == 1
     server.proc.kill()
     server.proc.wait(10)
     deadline = time.monotonic() + 20
     while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in children if _alive(pid)], "workers outlived their parent"
+    assert not folders[0].exists(), "the killed parent's metrics folder was left behind"
 
 
 def _children(parent: int) -> list[int]:
