@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fmnist_edge.intervals import accuracy_text, drop_text, verdict
 from fmnist_edge.runtime.formats import Format, Quantization, quantization_label
 from fmnist_edge.runtime.labels import CLASS_NAMES
 from fmnist_edge.reports import write_report
@@ -31,14 +32,16 @@ def headline(report: dict) -> str:
             continue
         cold = r.get("cold_start") or {}
         rows.append([model_name(r), _f(r["size_bytes"] and r["size_bytes"] / 1024, ".0f"),
-                     _f(r.get("accuracy") and r["accuracy"] * 100, ".2f"),
-                     _f(r.get("drop_points"), "+.2f"),
-                     _f(r.get("agreement") and r["agreement"] * 100, ".2f"),
+                     accuracy_text(r.get("accuracy"), r.get("accuracy_ci")),
+                     drop_text(r["paired"]) if r.get("paired") else _f(r.get("drop_points"), "+.2f"),
+                     verdict(r.get("paired")),
+                     accuracy_text(r.get("agreement"), r.get("agreement_ci")),
                      f"{r['latency_us']['p50']:.1f}", _f(r.get("speedup_vs_float"), ".2f", "×"),
                      _f(r.get("speedup_vs_keras_call"), ".1f", "×"), f"{r['throughput_ips']:,.0f}",
                      _f(cold.get("ms"), ".0f"), _f((r.get("first_answer") or {}).get("ms"), ".0f"),
                      _f(cold.get("peak_rss_mb"), ".0f")])
-    return markdown_table(["model", "size KB", "accuracy %", "drop pt", "agreement %", "b1 p50 µs",
+    return markdown_table(["model", "size KB", "accuracy % ±95 %", "drop pt [95 %]", "drop vs noise",
+                           "agreement % ±95 %", "b1 p50 µs",
                            "speed-up vs float", "vs Keras call", "img/s", "cold start ms",
                            "first answer ms", "RSS MB"], rows)
 
@@ -51,12 +54,12 @@ def runs_table(report: dict) -> str:
         r = next((r for r in report["records"] if r.get("run") == run and r["format"] == Format.TFLITE
                   and r["quantization"] == Quantization.INT8 and r["threads"] == first), None)
         if r is not None:
-            rows.append([run, _f(r["reference_accuracy"] and r["reference_accuracy"] * 100, ".2f"),
-                         f"{r['size_bytes'] / 1024:.0f}",
-                         f"{r['accuracy'] * 100:.2f}", _f(r["drop_points"], "+.2f"),
+            rows.append([run, accuracy_text(r["reference_accuracy"], r.get("reference_accuracy_ci")),
+                         f"{r['size_bytes'] / 1024:.0f}", accuracy_text(r["accuracy"], r.get("accuracy_ci")),
+                         drop_text(r["paired"]) if r.get("paired") else _f(r["drop_points"], "+.2f"),
                          f"{r['latency_us']['p50']:.1f}", f"{r['throughput_ips']:,.0f}"])
-    return markdown_table(["run", "float accuracy %", "int8 TFLite KB", "int8 accuracy %",
-                           "int8 drop pt", "int8 b1 p50 µs", "int8 img/s"], rows)
+    return markdown_table(["run", "float accuracy % ±95 %", "int8 TFLite KB", "int8 accuracy % ±95 %",
+                           "int8 drop pt [95 %]", "int8 b1 p50 µs", "int8 img/s"], rows)
 
 
 def latency_table(report: dict) -> str:
@@ -69,12 +72,17 @@ def latency_table(report: dict) -> str:
 
 
 def per_class_table(report: dict) -> str:
-    """Per-class accuracy change (points) of each quantized model against the reference."""
+    """Each quantized model's per-class accuracy (±95 %) and its change (points) from the reference."""
     first = report["environment"]["threads"][0]
     models = [r for r in report["records"] if r["threads"] == first and r["quantization"] != Quantization.NONE
               and r.get("per_class_delta_points") is not None]  # None: no reference to compare with
-    rows = [[label, *(f"{r['per_class_delta_points'][i]:+.1f}" for r in models)]
-            for i, label in enumerate(CLASS_NAMES)]
+
+    def cell(r: dict, i: int) -> str:
+        change = f"{r['per_class_delta_points'][i]:+.1f}"
+        if not r.get("per_class"):  # a report written before per-class intervals
+            return change
+        return f"{accuracy_text(r['per_class'][i]['accuracy'], r['per_class'][i]['ci'])} ({change})"
+    rows = [[label, *(cell(r, i) for r in models)] for i, label in enumerate(CLASS_NAMES)]
     return markdown_table(["class", *(model_name(r) for r in models)], rows)
 
 
@@ -90,11 +98,11 @@ def markdown(report: dict) -> str:
         f"images{_data(report)}; drop and agreement against "
         f"each run's {report['reference']}; "
         f"batch-1 latency from {report['plan']['rounds']} interleaved rounds; speed-ups are ratios "
-        "measured in this run.", "",
+        "measured in this run.", "", INTERVALS_NOTE, "",
         headline(report), "", *(["## Runs side by side (int8 TFLite)", "", runs_table(report), ""]
                                  if len(report.get("runs", [])) > 1 else []),
         "## Latency", "", latency_table(report), "",
-        "## Per-class accuracy change (points)", "", per_class_table(report), "",
+        "## Per-class accuracy", "", PER_CLASS_NOTE, "", per_class_table(report), "",
         "## Machine", "", *device_lines(report),
         f"- CPU: {env['cpu']} ({env['cores']} cores); features: {' '.join(env['cpu_features']) or 'none'}",
         f"- OS: {env['os']}; governor: {env['governor'] or 'not readable'}"
@@ -108,6 +116,12 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+PER_CLASS_NOTE = ("Each cell: the class's accuracy % ±95 % (a class has a tenth of the test images, 1,000 of "
+                  "10,000: about ±1–2.5 points) and, in brackets, its change in points from the reference.")
+INTERVALS_NOTE = ("± is half the 95 % Wilson interval of an accuracy or agreement; a drop's [interval] is "
+                  "Newcombe's paired one (the two models scored on the same images), and \"within noise\" "
+                  "means the exact McNemar test cannot tell the drop from zero (p ≥ 0.05): see "
+                  "docs/benchmarks.md, \"Reading the intervals\".")
 EMULATED_NOTE = ("**Emulated** ({}): accuracies are real, timings are the emulator's and say nothing "
                  "about a device's speed.")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fmnist_edge.intervals import accuracy_text, drop_text, verdict
 from fmnist_edge.tables import markdown_table
 
 from .layer_error import layer_table
@@ -46,23 +47,27 @@ def _fallback(entry: dict) -> str:
             "this machine, one thread).\n\n" + _steps(fb["steps"]))
 
 
+SCORED = ["validation accuracy % ±95 %", "drop pt [95 %]", "drop vs noise", "agreement % ±95 %"]
+
+
+def scored_cells(v: dict) -> list[str]:
+    """A validation score's cells: accuracy ±, the paired drop with its interval and verdict, agreement ±."""
+    return [accuracy_text(v["accuracy"], v.get("accuracy_ci")),
+            drop_text(v["paired"]) if v.get("paired") else f"{v['drop_points']:+.2f}",
+            verdict(v.get("paired")), accuracy_text(v["agreement"], v.get("agreement_ci"))]
+
+
 def _steps(steps: list[dict]) -> str:
-    rows = [[i + 1, ", ".join(s["float_layers"]) or "none",
-             f"{s['validation']['accuracy'] * 100:.2f}", f"{s['validation']['drop_points']:+.2f}",
-             f"{s['validation']['agreement'] * 100:.2f}", s.get("next", "–")]
-            for i, s in enumerate(steps)]
-    return markdown_table(["step", "float layers", "validation accuracy %", "drop pt",
-                           "agreement %", "next to float"], rows, "rlrrrl")
+    rows = [[i + 1, ", ".join(s["float_layers"]) or "none", *scored_cells(s["validation"]),
+             s.get("next", "–")] for i, s in enumerate(steps)]
+    return markdown_table(["step", "float layers", *SCORED, "next to float"], rows, "rlrrlrl")
 
 
 def calibration_table(search: dict) -> str:
     """Every calibration setting with its validation drop and agreement."""
-    rows = [[r["method"], r["samples"], "on" if r["per_channel"] else "off",
-             f"{r['validation']['accuracy'] * 100:.2f}", f"{r['validation']['drop_points']:+.2f}",
-             f"{r['validation']['agreement'] * 100:.2f}", "best" if r["label"] == search["best"] else ""]
-            for r in search["settings"]]
-    return markdown_table(["method", "images", "per-channel", "validation accuracy %", "drop pt",
-                           "agreement %", ""], rows, "lrlrrrl")
+    rows = [[r["method"], r["samples"], "on" if r["per_channel"] else "off", *scored_cells(r["validation"]),
+             "best" if r["label"] == search["best"] else ""] for r in search["settings"]]
+    return markdown_table(["method", "images", "per-channel", *SCORED, ""], rows, "lrlrrlrl")
 
 
 def plot_layer_error(manifest: dict, path: Path) -> Path | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from fmnist_edge.intervals import accuracy_text, drop_text, verdict
 from fmnist_edge.runtime import cliutil, system
 from fmnist_edge.tables import markdown_table
 
@@ -31,17 +32,19 @@ def summary(manifest: dict) -> str:
                 continue
             worst = (e.get("layer_error") or {}).get("layers") or [{}]
             latency = e.get("latency_us", {}).get("ratio")
-            rows.append([e["file"], f"{e['check']['accuracy'] * 100:.2f}",
-                         f"{e['check']['drop_points']:+.2f}", f"{e['check']['agreement'] * 100:.2f}",
+            check = e["check"]
+            rows.append([e["file"], accuracy_text(check["accuracy"], check.get("accuracy_ci")),
+                         drop_text(check["paired"]) if check.get("paired") else f"{check['drop_points']:+.2f}",
+                         verdict(check.get("paired")), accuracy_text(check["agreement"], check.get("agreement_ci")),
                          ", ".join(e.get("float_layers", [])) or "none",
                          f"{worst[0].get('layer', '–')} {worst[0].get('rank_db', float('nan')):.1f} dB",
                          f"{latency:.2f}×" if latency else "–",
                          (e.get("calibration") or {}).get("method", "–") + " "
                          + str((e.get("calibration") or {}).get("samples", ""))])
     reference = next(e["check"]["reference_accuracy"] for e in manifest["artifacts"] if e.get("check"))
-    table = markdown_table(["file", "test accuracy %", "drop pt", "agreement %", "float layers",
-                            "worst quantized layer (SQNR)", "latency vs full int8", "calibration"],
-                           rows, "lrrrllrl")
+    table = markdown_table(["file", "test accuracy % ±95 %", "drop pt [95 %]", "drop vs noise",
+                            "agreement % ±95 %", "float layers", "worst quantized layer (SQNR)",
+                            "latency vs full int8", "calibration"], rows, "lrrlrllrl")
     return (f"{table}\n\nKeras float: {reference * 100:.2f} % on the 10,000 test images. "
             f"Export of {manifest['created']} on {system.machine_summary()}; "
             "latency: batch-1, one thread, interleaved in the same run.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fmnist_edge.intervals import accuracy_text, drop_text, verdict
 from fmnist_edge.runtime.formats import Quantization, quantization_label
 from fmnist_edge.tables import markdown_table
 
@@ -16,19 +17,25 @@ def artifacts_table(manifest: dict) -> str:
     for e in manifest["artifacts"]:
         base = float_size.get(e["format"])
         check = e.get("check")
-        figures = ([f"{check['accuracy'] * 100:.2f}", f"{check['drop_points']:+.2f}",
-                    f"{check['agreement'] * 100:.2f}", "pass" if check['passed'] else "FAIL"]
-                   if check else ["–", "–", "–", "not run"])
+        figures = ([accuracy_text(check["accuracy"], check.get("accuracy_ci")),
+                    drop_text(check["paired"]) if check.get("paired") else f"{check['drop_points']:+.2f}",
+                    verdict(check.get("paired")), accuracy_text(check["agreement"], check.get("agreement_ci")),
+                    "pass" if check['passed'] else "FAIL"]
+                   if check else ["–", "–", "–", "–", "not run"])
         rows.append([e["file"], e["format"], _quant_label(e), e["input"]["dtype"],
                      f"{e['size_bytes'] / 1024:.0f}",
                      f"{e['size_bytes'] / base * 100:.1f} %" if base else "–", *figures])
     table = markdown_table(["file", "format", "quantization", "input", "size KB", "vs float32",
-                            "test accuracy %", "drop pt", "agreement %", "check"], rows, "llllrrrrrl")
-    reference = next((e["check"]["reference_accuracy"] for e in manifest["artifacts"]
-                      if e.get("check")), None)
-    if reference is not None:
-        table += (f"\n\nReference: the Keras float model, {reference * 100:.2f} % on the same "
-                  f"10,000 test images; drop = reference − artifact, in points.")
+                            "test accuracy % ±95 %", "drop pt [95 %]", "drop vs noise", "agreement % ±95 %",
+                            "check"], rows, "llllrrrrlrl")
+    check = next((e["check"] for e in manifest["artifacts"] if e.get("check")), None)
+    if check is not None:
+        table += (f"\n\nReference: the Keras float model, "
+                  f"{accuracy_text(check['reference_accuracy'], check.get('reference_accuracy_ci'))} % "
+                  f"on the same {check.get('test_images', 10000):,} test images; drop = reference − "
+                  "artifact, in points, with its paired 95 % interval (Newcombe); \"within noise\": the "
+                  "exact McNemar test cannot tell it from zero (p ≥ 0.05). The check compares the point "
+                  "estimate with --max-drop.")
     for record in manifest.get("skipped", []):
         table += f"\n\nSkipped, not written: `{record['file']}`: {record['reason']}"
     return table

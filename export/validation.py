@@ -41,7 +41,9 @@ class Validation:
         """Accuracy, drop against Keras (points) and top-1 agreement with Keras on this split."""
         facts = agreement(np.argmax(probabilities, axis=1), self.labels, self.reference)
         return {"images": int(len(self.labels)), "accuracy": facts["accuracy"],
-                "drop_points": round(facts["drop_points"], 4), "agreement": facts["agreement"]}
+                "drop_points": round(facts["drop_points"], 4), "agreement": facts["agreement"],
+                "accuracy_ci": facts["accuracy_ci"], "agreement_ci": facts["agreement_ci"],
+                "paired": facts["paired"]}
 
 
 def validation_size(run_dir: Path) -> int | None:

@@ -2,14 +2,18 @@
 
 One rule for accuracy, drop and agreement: ``drop_points`` is reference − model accuracy, in
 points (+0.09 = the model gets 9 more of 10,000 test images wrong than the reference), and
-``agreement`` is the share of images on which both give the same top-1 class. Off-device only
-(a device runs models, it does not score them), so it lives outside the runtime package.
+``agreement`` is the share of images on which both give the same top-1 class. Every accuracy
+and agreement carries its Wilson 95 % interval (``*_ci``, fractions) and every drop its paired
+test (``paired``: the discordant counts, exact McNemar p, Newcombe's interval in points; see
+:mod:`fmnist_edge.intervals`). Off-device only (a device runs models, it does not score them),
+so it lives outside the runtime package.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from fmnist_edge.intervals import paired_counts, wilson
 from fmnist_edge.runtime.labels import NUM_CLASSES
 
 
@@ -32,30 +36,57 @@ def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
 def agreement(predictions: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> dict:
     """Top-1 accuracy of ``predictions`` and of ``reference``, the drop, and where they differ."""
     predictions, labels, reference = (np.asarray(a) for a in (predictions, labels, reference))
-    accuracy = float(np.mean(predictions == labels))
-    reference_accuracy = float(np.mean(reference == labels))
+    right, reference_right = predictions == labels, reference == labels
+    accuracy = float(np.mean(right))
+    reference_accuracy = float(np.mean(reference_right))
+    n, same = len(labels), int(np.sum(predictions == reference))
+    both, only_reference = int(np.sum(right & reference_right)), int(np.sum(reference_right & ~right))
+    only_model = int(np.sum(right & ~reference_right))
     return {
         "accuracy": accuracy,
         "reference_accuracy": reference_accuracy,
         "drop_points": (reference_accuracy - accuracy) * 100,
-        "agreement": float(np.mean(predictions == reference)),
+        "agreement": same / n if n else float("nan"),
         "changed_indices": np.flatnonzero(predictions != reference).tolist(),
+        "accuracy_ci": accuracy_ci(int(np.sum(right)), n),
+        "reference_accuracy_ci": accuracy_ci(int(np.sum(reference_right)), n),
+        "agreement_ci": accuracy_ci(same, n),
+        "paired": (paired_counts(both, only_reference, only_model, n - both - only_reference - only_model)
+                   .as_dict() if n else None),
     }
 
 
+def accuracy_ci(right: int, n: int) -> list[float] | None:
+    """The Wilson 95 % interval of ``right`` of ``n`` as [low, high] fractions (None for n = 0)."""
+    return list(wilson(right, n)) if n else None
+
+
+def per_class(labels: np.ndarray, predictions: np.ndarray, n: int = NUM_CLASSES) -> list[dict]:
+    """Each class's accuracy (recall) with its Wilson 95 % interval, from its own images."""
+    cm = confusion_matrix(labels, predictions, n)
+    return [{"accuracy": float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None,
+             "images": int(cm[i].sum()), "ci": accuracy_ci(int(cm[i, i]), int(cm[i].sum()))}
+            for i in range(n)]
+
+
 def compare(predictions: np.ndarray, labels: np.ndarray, reference: np.ndarray | None) -> dict:
-    """:func:`agreement`, plus the per-class accuracy delta and the confusion-matrix difference.
+    """:func:`agreement`, plus per-class accuracies and deltas, and the confusion-matrix difference.
 
     With no ``reference`` (a bare model file benchmarked alone) only the accuracy is known; the
     figures that need a reference are None, never a comparison of the model with itself.
     """
+    classes = per_class(labels, predictions)
     if reference is None:
-        return {"accuracy": float(np.mean(np.asarray(predictions) == np.asarray(labels))),
+        right = np.asarray(predictions) == np.asarray(labels)
+        return {"accuracy": float(np.mean(right)), "accuracy_ci": accuracy_ci(int(right.sum()), right.size),
+                "per_class": classes,
                 **dict.fromkeys(("reference_accuracy", "drop_points", "agreement", "changed_indices",
-                                 "per_class_delta_points", "confusion_diff"))}
+                                 "per_class_delta_points", "confusion_diff", "reference_accuracy_ci",
+                                 "agreement_ci", "paired"))}
     cm, cm_ref = confusion_matrix(labels, predictions), confusion_matrix(labels, reference)
     return {
         **agreement(predictions, labels, reference),
+        "per_class": classes,
         "per_class_delta_points": ((per_class_accuracy(cm) - per_class_accuracy(cm_ref)) * 100).tolist(),
         "confusion_diff": (cm - cm_ref).tolist(),
     }

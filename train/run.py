@@ -11,7 +11,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from fmnist_edge.metrics import confusion_matrix
+from fmnist_edge.intervals import accuracy_text
+from fmnist_edge.metrics import accuracy_ci, confusion_matrix, per_class
 from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.dataset import FashionMNIST, load_fashion_mnist
 
@@ -59,6 +60,7 @@ def _metrics(config: TrainConfig, data: FashionMNIST, result) -> dict:
     return {
         "model": config.model.value,
         **result.scores,
+        **_intervals(result.scores, data, config, result.test_predictions),
         "final_epoch_train_accuracy": result.history["accuracy"][-1],
         "params": int(result.model.count_params()),
         "macs": count_macs(result.model),
@@ -75,6 +77,21 @@ def _metrics(config: TrainConfig, data: FashionMNIST, result) -> dict:
     }
 
 
+def _intervals(scores: dict, data: FashionMNIST, config: TrainConfig, test_predictions) -> dict:
+    """Wilson 95 % intervals of the train, validation and test accuracies, and per test class.
+
+    The scores are means of right answers (float64), so times the image count, rounded, they are
+    the counts again.
+    """
+    counts = {"train": len(data.y_train) - config.validation_size, "val": config.validation_size,
+              "test": len(data.y_test)}
+    out = {f"{split}_accuracy_ci": accuracy_ci(round(scores[f"{split}_accuracy"] * n), n)
+           for split, n in counts.items() if f"{split}_accuracy" in scores and n}
+    if test_predictions is not None:
+        out["per_class_test"] = per_class(data.y_test, test_predictions)
+    return out
+
+
 def _write_run(folder: Path, config: TrainConfig, result, metrics: dict, y_test) -> None:
     from . import plots
 
@@ -87,5 +104,5 @@ def _write_run(folder: Path, config: TrainConfig, result, metrics: dict, y_test)
     atomic.write_json(folder / "metrics.json", metrics)
     plots.save_curves(result.history, folder / "curves.png", title)
     cm = confusion_matrix(y_test, result.test_predictions)
-    acc = metrics["test_accuracy"] * 100
-    plots.save_confusion(cm, folder / "confusion.png", f"{title}: test accuracy {acc:.2f} %")
+    acc = accuracy_text(metrics["test_accuracy"], metrics.get("test_accuracy_ci"))
+    plots.save_confusion(cm, folder / "confusion.png", f"{title}: test accuracy {acc} % (95 %)")

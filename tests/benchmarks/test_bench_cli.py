@@ -26,8 +26,12 @@ def test_quick_run_writes_every_report(export_dir, tmp_path, capsys):
     assert "(no TensorFlow here)" in report["reference"] or report["reference"].startswith("model_")
     record = report["records"][0]
     for key in ("latency_us", "throughput_ips", "cold_start", "accuracy", "agreement", "drop_points",
-                "per_class_delta_points", "changed_indices", "confusion_diff", "size_bytes"):
+                "per_class_delta_points", "changed_indices", "confusion_diff", "size_bytes",
+                "accuracy_ci", "agreement_ci", "paired", "per_class"):
         assert key in record, key
+    low, high = record["accuracy_ci"]  # every accuracy with its interval, every drop paired
+    assert low < record["accuracy"] < high and record["paired"]["n"] == report["test_images"]
+    assert record["paired"]["drop_points"] == pytest.approx(record["drop_points"])
     for key in ("p50", "p90", "p99", "mean", "std", "round_p50"):
         assert key in record["latency_us"]
     assert record["cold_start"]["ms"] > 0 and record["cold_start"]["peak_rss_mb"] > 10
@@ -41,7 +45,8 @@ def test_quick_run_writes_every_report(export_dir, tmp_path, capsys):
     assert report["device"]["name"] and report["device"]["emulated"] is False
     assert report["device"]["cores"] >= 1 and "after" in report["device"]
     markdown = (out / "benchmark.md").read_text()
-    assert "| model | size KB | accuracy % |" in markdown and "- Intel AMX: " in markdown
+    assert "| model | size KB | accuracy % ±95 % | drop pt [95 %] | drop vs noise |" in markdown
+    assert "- Intel AMX: " in markdown and " ±" in markdown and "within noise" in markdown
     assert "| first answer ms |" in markdown
     assert "| model | size KB |" in capsys.readouterr().out
 

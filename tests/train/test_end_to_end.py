@@ -26,6 +26,12 @@ def test_one_epoch_of_the_tutorial_cnn_on_real_data(tmp_path, capsys):
     assert metrics["dataset"]["test"] == EXPECTED_COUNTS["test"]
     for key in ("test_loss", "train_accuracy", "val_accuracy", "seconds", "versions"):
         assert key in metrics
+    for split, n in (("train", 55_000), ("val", 5_000), ("test", 10_000)):  # Wilson 95 % intervals
+        low, high = metrics[f"{split}_accuracy_ci"]
+        assert low < metrics[f"{split}_accuracy"] < high and (high - low) / 2 < 1.1 / n ** 0.5
+    classes = metrics["per_class_test"]
+    assert [c["images"] for c in classes] == [1000] * 10
+    assert all(c["ci"][0] <= c["accuracy"] <= c["ci"][1] for c in classes)
     assert len(metrics["dataset"]["sha256"]) == 4
     config = json.loads((run_dir / "config.json").read_text())
     assert config["epochs"] == 1 and config["dense_units"] == [100] and config["optimizer"] == "adam"

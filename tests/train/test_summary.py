@@ -1,5 +1,6 @@
 import json
 
+from fmnist_edge.intervals import wilson
 from fmnist_edge.train import summary
 
 
@@ -15,10 +16,22 @@ def _run(folder, name, model, seed, test, val):
 def test_table_reports_spread_and_selects_by_validation(tmp_path):
     _run(tmp_path, "a", "seed-cnn", 0, 0.90, 0.91)
     _run(tmp_path, "b", "seed-cnn", 1, 0.92, 0.89)
+    _run(tmp_path, "c", "seed-cnn", 2, 0.91, 0.90)
     table = summary.runs_table(summary.load_runs(tmp_path))
     assert "| a | seed-cnn | 0 | 15 | 10 | 20 | 99.00 | 97.00 | 91.00 | 90.00 | 0.5000 | 100 |" in table
-    # mean 91.00, sample std 1.41; validation picks run a although b tests better
-    assert "| seed-cnn | 2 | 91.00 ± 1.41 | 90.00 | 92.00 | a (90.00) |" in table
+    # mean 91.00, sample std 1.00, t(2) = 4.303: 91.00 ± 2.48; 90.69 is within 90–92;
+    # validation picks run a although b tests better
+    assert ("| seed-cnn | 3 | 91.00 ± 1.00 | 88.52–93.48 | 90.00 | 92.00 | inside the seeds' range "
+            "| a (90.00) |") in table
+
+
+def test_one_seed_is_judged_by_its_own_interval(tmp_path):
+    _run(tmp_path, "a", "seed-cnn", 0, 0.8969, 0.90)
+    metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    (tmp_path / "a" / "metrics.json").write_text(json.dumps({**metrics, "test_accuracy_ci": list(wilson(8969, 10000))}))
+    table = summary.runs_table(summary.load_runs(tmp_path))
+    assert "| 89.69 ±0.60 |" in table  # the run's row shows its interval
+    assert "| – | 89.69 | 89.69 | outside its 95 % interval (one seed) |" in table
 
 
 def test_update_readme_rewrites_only_the_block(tmp_path, capsys):
