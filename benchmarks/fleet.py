@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from fmnist_edge import plotting
+from fmnist_edge.intervals import accuracy_text, drop_text, verdict
 from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.formats import quantization_label
 from fmnist_edge.reports import write_report
@@ -45,6 +46,7 @@ def device_rows(report: dict, max_drop: float) -> dict:
     first = report["environment"]["threads"][0]
     variants = [{"model": r["model"], "run": r.get("run"), "format": r["format"],
                  "quantization": r["quantization"], "accuracy": r.get("accuracy"),
+                 "accuracy_ci": r.get("accuracy_ci"), "paired": r.get("paired"),
                  "drop_points": r.get("drop_points"), "p50_us": r["latency_us"]["p50"],
                  "throughput_ips": r["throughput_ips"], "speedup_vs_float": r.get("speedup_vs_float")}
                 for r in report["records"] if r["format"] != "keras" and r["threads"] == first]
@@ -95,16 +97,23 @@ def fleet_table(fleet: dict) -> str:
                         "–" if speedup is None else f"{speedup:.2f}×"])
             rows.append([where, d["cpu_class"], f"{d['test_images']:,}",
                          f"{v['format']} {quantization_label(v['quantization'])}",
-                         "–" if v["accuracy"] is None else f"{v['accuracy'] * 100:.2f}",
-                         "–" if v["drop_points"] is None else f"{v['drop_points']:+.2f}", *timings,
+                         accuracy_text(v["accuracy"], v.get("accuracy_ci")), _drop(v),
+                         verdict(v.get("paired")), *timings,
                          "fastest" if v["model"] == d["fastest"] else ""])
-    table = markdown_table(["device", "CPU class", "test images", "variant", "accuracy %", "drop pt",
-                            "b1 p50 µs", "img/s", "speed-up vs float32",
-                            f"within {fleet['max_drop']} pt"], rows, "llrlrrrrrl")
+    table = markdown_table(["device", "CPU class", "test images", "variant", "accuracy % ±95 %",
+                            "drop pt [95 %]", "drop vs noise", "b1 p50 µs", "img/s", "speed-up vs float32",
+                            f"within {fleet['max_drop']} pt"], rows, "llrlrrlrrrl")
     return table + ("\n\nFastest: the lowest batch-1 p50 among variants whose drop is at most "
                     f"{fleet['max_drop']} points, per device. Emulated devices show accuracy only: "
                     "their timings are the emulator's, so they get no fastest either. Accuracies "
-                    "compare only over the same number of test images.")
+                    "compare only over the same number of test images; ± and [ ] are 95 % intervals, "
+                    "a drop paired against the device's own float reference (docs/benchmarks.md).")
+
+
+def _drop(variant: dict) -> str:
+    if variant.get("paired"):
+        return drop_text(variant["paired"])
+    return "–" if variant["drop_points"] is None else f"{variant['drop_points']:+.2f}"
 
 
 def write_fleet(fleet: dict, out: Path) -> list[Path]:

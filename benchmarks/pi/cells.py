@@ -108,8 +108,9 @@ def evaluate(guest: Guest, system: PiSystem, env: PiEnv, site: Path, export_dir:
     return {"system": system.name, "cpu": guest.cpu.qemu_cpu, "board": guest.cpu.board,
             "environment": env.name, "run": export_dir.parent.name, "format": fmt,
             "quantization": quantization, "backend": loaded["backend"], "delegate": loaded["delegate"],
-            "images": len(guest_p), "accuracy": facts["accuracy"],
-            "x86_accuracy": facts["reference_accuracy"], "x86_backend": target.x86_backends[key],
+            "images": len(guest_p), "accuracy": facts["accuracy"], "accuracy_ci": facts["accuracy_ci"],
+            "x86_accuracy": facts["reference_accuracy"], "x86_accuracy_ci": facts["reference_accuracy_ci"],
+            "paired_vs_x86": facts["paired"], "x86_backend": target.x86_backends[key],
             "mismatches": len(facts["changed_indices"]), "mismatch_indices": facts["changed_indices"],
             "max_abs_prob_diff": float(diff.max()),
             # one int8 output step is 1/256: more than that means the kernels rounded differently

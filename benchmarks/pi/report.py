@@ -6,6 +6,7 @@ import datetime
 import subprocess
 from pathlib import Path
 
+from fmnist_edge.intervals import accuracy_text
 from fmnist_edge.reports import write_report
 from fmnist_edge.tables import markdown_table
 
@@ -174,12 +175,12 @@ def _seconds(report: dict) -> str:
 def table(report: dict) -> str:
     """One row per system × CPU × install × model × engine."""
     rows = [[r["system"], r["cpu"], r["environment"], f"{r['run']} {r['format']} {r['quantization']}",
-             f"{r['backend']} ({r['delegate']})", r["images"], f"{100 * r['accuracy']:.2f}",
-             f"{100 * r['x86_accuracy']:.2f} ({r['x86_backend']})", r["mismatches"],
+             f"{r['backend']} ({r['delegate']})", r["images"], accuracy_text(r["accuracy"], r.get("accuracy_ci")),
+             f"{accuracy_text(r['x86_accuracy'], r.get('x86_accuracy_ci'))} ({r['x86_backend']})", r["mismatches"],
              f"{r['max_abs_prob_diff']:.2g} ({r['images_prob_diff_over_step']})", f"{r['seconds']:.1f}"]
             for r in report["records"]]
-    return markdown_table(["system", "CPU", "install", "model", "engine", "images", "accuracy %",
-                           "x86 accuracy % (engine)", "differ from x86",
+    return markdown_table(["system", "CPU", "install", "model", "engine", "images", "accuracy % ±95 %",
+                           "x86 accuracy % ±95 % (engine)", "differ from x86",
                            "max abs Δp (images > 1/256)", "seconds"], rows, "lllllrrrrrr")
 
 

@@ -161,7 +161,8 @@ def test_search_skips_configurations_over_budget_without_counting_them(tmp_path)
     assert all(t["params"] <= 120_000 for t in trained)
     assert all(t["params"] > 120_000 and "parameters > 120,000" in t["over_budget"] for t in skipped)
     assert {t["overrides"]["filters"] for t in report["trials"]} <= {8, 16, 32, 64, 128}
-    assert "| trial | val accuracy % |" in (tmp_path / "out/sweep.md").read_text()
+    text = (tmp_path / "out/sweep.md").read_text()
+    assert "| trial | val accuracy % ±95 % |" in text and "Wilson interval" in text
 
 
 def test_regularizers_are_opt_in_and_parse():

@@ -9,6 +9,8 @@ import dataclasses
 import datetime
 from pathlib import Path
 
+from fmnist_edge.intervals import accuracy_text
+from fmnist_edge.metrics import accuracy_ci
 from fmnist_edge.reports import write_report
 from fmnist_edge.tables import markdown_table
 
@@ -123,29 +125,41 @@ def explain(name: str, curve: dict) -> str:
 
 def markdown(report: dict, plots: dict) -> str:
     """sweep.md: the setting, then per hyperparameter a table, its plot and its paragraph."""
+    n = _validation_images(report)
     lines = [f"# fmnist-sweep: {report['mode']} of {report['model']}", "",
              f"{report['epochs']} epochs per trial, scored on {report['scored_on']}; study "
              f"`{report['study']}` in `{report['storage']}`, {len(report['trials'])} finished trials, "
-             f"{report['workers']} worker process(es). Created {report['created']}.", ""]
+             f"{report['workers']} worker process(es). Created {report['created']}. ± is half the "
+             f"95 % Wilson interval of an accuracy on these {n:,} images: a difference between two "
+             "settings smaller than that is within this split's noise, before any seed-to-seed spread.", ""]
     if report["mode"] == "ablation":
         for name, curve in report["hyperparameters"].items():
             mark = f" ({curve['base_label']})"
             rows = [[f"{p['value']}{mark if p['value'] == curve['tutorial_value'] else ''}",
-                     f"{100 * p['val_accuracy']:.2f}", f"{100 * (p['train_accuracy'] or 0):.2f}",
+                     _val(p["val_accuracy"], n), f"{100 * (p['train_accuracy'] or 0):.2f}",
                      f"{p['seconds']:.0f}", f"{p['params']:,}", f"{p['macs']:,}"] for p in curve["points"]]
             lines += [f"## {name}", "", explain(name, curve), "",
-                      markdown_table(["value", "val accuracy %", "train accuracy %", "seconds",
+                      markdown_table(["value", "val accuracy % ±95 %", "train accuracy %", "seconds",
                                       "params", "MACs"], rows)]
             if name in plots:
                 lines += ["", f"![{name}]({plots[name].name})"]
             lines.append("")
     else:
         lines.append(markdown_table(
-            ["trial", "val accuracy %", "params", "MACs", "int8 KB (est.)", "seconds", "configuration"],
-            [[r["number"], f"{100 * r['val_accuracy']:.2f}", f"{r['params']:,}", f"{r['macs']:,}",
+            ["trial", "val accuracy % ±95 %", "params", "MACs", "int8 KB (est.)", "seconds", "configuration"],
+            [[r["number"], _val(r["val_accuracy"], n), f"{r['params']:,}", f"{r['macs']:,}",
               r["int8_kb_estimate"], f"{r['seconds']:.0f}", _flags(r["overrides"])]
              for r in report["best"]], "rrrrrrl"))
     return "\n".join(lines) + "\n"
+
+
+def _validation_images(report: dict) -> int:
+    return int(report["base"].get("validation_size") or 5000)
+
+
+def _val(accuracy: float, n: int) -> str:
+    """``89.52 ±0.85``: a validation accuracy with its Wilson interval on ``n`` images."""
+    return accuracy_text(accuracy, accuracy_ci(round(accuracy * n), n))
 
 
 def readme_block(report: dict) -> str:
