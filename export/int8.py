@@ -116,4 +116,4 @@ def _auto(job: Conversion, builder, setting: Calibration) -> tuple[bytes, dict]:
     latency["ratio"] = round(latency["auto"] / latency["full_int8"], 3)
     return result.model, {"float_layers": result.float_layers, "layer_error": result.error,
                           "fallback": record, "latency_us": latency,
-                          "validation": record["steps"][-1]["validation"]}
+                          "validation": record["steps"][record["kept_step"]]["validation"]}

@@ -34,7 +34,9 @@ def int8_sections(manifest: dict) -> str:
                 if e.get("calibration_search")}
     for fmt, search in searches.items():
         parts.append(f"### {fmt}: calibration settings on the validation split\n\n"
-                     f"Best: {search['best']}.\n\n{calibration_table(search)}")
+                     f"Kept: {search['best']}."
+                     + (f" {_noise_words(search['noise'])}" if search.get("noise") else "")
+                     + f"\n\n{calibration_table(search)}")
     return "\n\n".join(parts)
 
 
@@ -44,7 +46,30 @@ def _fallback(entry: dict) -> str:
     return (f"### {entry['file']}: --quantize auto --max-drop {fb['max_drop']}\n\n"
             f"Float layers: {layers}. Batch-1 latency {latency['auto']:.1f} µs against "
             f"{latency['full_int8']:.1f} µs for full int8 ({latency['ratio']:.2f}×, "
-            "this machine, one thread).\n\n" + _steps(fb["steps"]))
+            f"this machine, one thread). {budget_words(fb.get('budget'))}"
+            + (f" {_noise_words(fb['noise'])}" if fb.get("noise") else "")
+            + "\n\n" + _steps(fb["steps"]))
+
+
+def budget_words(check: dict | None) -> str:
+    """The budget on the point estimate and at the paired interval's upper end, in words."""
+    if not check:
+        return ""
+    point = "holds" if check["holds"] else "does not hold"
+    if check.get("holds_at_upper_end") is None:
+        return f"The budget {point} on the validation drop ({check['drop_points']:+.2f} points)."
+    upper = "holds there too" if check["holds_at_upper_end"] else "does not"
+    return (f"The budget of {check['max_drop']} points {point} on the validation drop's point "
+            f"estimate ({check['drop_points']:+.2f}); at its 95 % interval's upper end "
+            f"({check['upper_end_points']:+.2f}) it {upper}.")
+
+
+def _noise_words(note: dict) -> str:
+    counts = ("" if note.get("p_value") is None else
+              f" (the two disagree on {note['only_best_right'] + note['only_kept_right']} images: "
+              f"{note['only_best_right']} only the point estimate's winner gets right, "
+              f"{note['only_kept_right']} only the kept one; exact McNemar p = {note['p_value']:.2g})")
+    return f"Within the noise: {note['why']}{counts}."
 
 
 SCORED = ["validation accuracy % ±95 %", "drop pt [95 %]", "drop vs noise", "agreement % ±95 %"]
@@ -66,8 +91,14 @@ def _steps(steps: list[dict]) -> str:
 def calibration_table(search: dict) -> str:
     """Every calibration setting with its validation drop and agreement."""
     rows = [[r["method"], r["samples"], "on" if r["per_channel"] else "off", *scored_cells(r["validation"]),
-             "best" if r["label"] == search["best"] else ""] for r in search["settings"]]
+             _mark(r["label"], search)] for r in search["settings"]]
     return markdown_table(["method", "images", "per-channel", *SCORED, ""], rows, "lrlrrlrl")
+
+
+def _mark(label: str, search: dict) -> str:
+    kept, point = search["best"], search.get("best_by_point_estimate", search["best"])
+    return ("kept" if label == kept else "") + (", " if label == kept == point else "") \
+        + ("lowest drop" if label == point else "")
 
 
 def plot_layer_error(manifest: dict, path: Path) -> Path | None:

@@ -21,6 +21,9 @@ from fmnist_edge.splits import stratified_split
 DEBUG_IMAGES = 1000  # per-layer error sample: 100 per class; TFLite's debugger runs one at a time
 
 
+RIGHT = "_right"  # a score's per-image right/wrong: in memory only, never in a manifest
+
+
 @dataclass(frozen=True)
 class Validation:
     """The validation images (uint8), their labels and the Keras model's predictions on them."""
@@ -38,9 +41,14 @@ class Validation:
         return to_model_input(self.images[pick])
 
     def score(self, probabilities: np.ndarray) -> dict:
-        """Accuracy, drop against Keras (points) and top-1 agreement with Keras on this split."""
-        facts = agreement(np.argmax(probabilities, axis=1), self.labels, self.reference)
-        return {"images": int(len(self.labels)), "accuracy": facts["accuracy"],
+        """Accuracy, drop against Keras (points) and top-1 agreement with Keras on this split.
+
+        ``RIGHT`` holds the per-image right/wrong (numpy bools) for the decisions that compare two
+        candidates paired (see .noise); they take it out before the score is written anywhere.
+        """
+        predictions = np.argmax(probabilities, axis=1)
+        facts = agreement(predictions, self.labels, self.reference)
+        return {RIGHT: predictions == self.labels, "images": int(len(self.labels)), "accuracy": facts["accuracy"],
                 "drop_points": round(facts["drop_points"], 4), "agreement": facts["agreement"],
                 "accuracy_ci": facts["accuracy_ci"], "agreement_ci": facts["agreement_ci"],
                 "paired": facts["paired"]}

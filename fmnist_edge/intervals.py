@@ -107,6 +107,19 @@ def newcombe_paired(both: int, only_first: int, only_second: int, neither: int) 
     return Interval(max(-1.0, low), min(1.0, high))
 
 
+def newcombe_unpaired(right1: int, n1: int, right2: int, n2: int) -> Interval:
+    """Newcombe's (1998, method 10) 95 % interval of p1 − p2 for two independent proportions.
+
+    For accuracies of different models whose per-image answers were not kept: on the same images
+    it is conservative (their positive correlation would narrow a paired interval).
+    """
+    p1, p2 = right1 / n1, right2 / n2
+    l1, u1 = wilson(right1, n1)
+    l2, u2 = wilson(right2, n2)
+    return Interval(max(-1.0, (p1 - p2) - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)),
+                    min(1.0, (p1 - p2) + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)))
+
+
 def paired(model_right, reference_right) -> Paired:
     """Paired comparison of two models from per-image right/wrong (sequences of bools)."""
     model_right, reference_right = list(model_right), list(reference_right)

@@ -128,7 +128,8 @@ def choice_lines(folder: Path, max_drop: float = 0.5) -> list[str]:
     except FmnistError as exc:
         return [f"none: {exc}"]
     c = clf.choice
-    lines = [f"{c['file']} (fastest here of {len(c['timings_us'])} within {c['max_drop']} points; "
+    lines = [f"{c['file']} ({c.get('why', 'the fastest within the budget')}, of "
+             f"{len(c['timings_us'])} within {c['max_drop']} points; "
              f"{'from the cache' if c['cached'] else 'timed now'}, "
              "fmnist-predict --choose fastest loads it)"]
     for name, micros in sorted(c["timings_us"].items(), key=lambda kv: kv[1]):

@@ -54,6 +54,32 @@ def test_the_fastest_within_the_budget_is_loaded_and_cached(folder, monkeypatch)
     assert choose.cache_path().is_file()
 
 
+def _paired(folder, drops: dict) -> None:
+    """Give the manifest's checks a paired test: {file: (drop points, measurable?)}."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["artifacts"]:
+        drop, measurable = drops[entry["file"]]
+        entry["check"] = {"drop_points": drop, "paired": {"drop_points": drop, "distinguishable": measurable,
+                                                          "mcnemar_p": 0.001 if measurable else 0.6}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_measurable_loss_gives_way_to_a_slower_variant_without_one(folder, monkeypatch):
+    """Within the budget, a drop that cannot be told from zero is not ranked: the fastest wins.
+    A measurable one (exact McNemar p < 0.05) loses to the fastest variant without one."""
+    _timed(monkeypatch, {"model_int8.tflite": 10.0, "model_float32.onnx": 40.0})
+    _paired(folder, {"model_int8.tflite": (0.2, False), "model_float32.onnx": (0.0, False),
+                     "model_mixed.tflite": (2.0, True)})
+    clf = Classifier.load(folder, choose="fastest", max_drop=0.5)
+    assert clf.path.name == "model_int8.tflite" and clf.choice["why"] == "the fastest within the budget"
+    _paired(folder, {"model_int8.tflite": (0.4, True), "model_float32.onnx": (0.0, False),
+                     "model_mixed.tflite": (2.0, True)})
+    choose.cache_path().unlink()  # the cache is keyed by the files, which did not change
+    clf = Classifier.load(folder, choose="fastest", max_drop=0.5)
+    assert clf.path.name == "model_float32.onnx"
+    assert clf.choice["why"].startswith("the fastest whose loss cannot be told from zero: model_int8.tflite")
+
+
 def test_a_tighter_budget_a_new_engine_or_a_changed_model_times_again(folder, monkeypatch):
     calls = _timed(monkeypatch, {"model_int8.tflite": 40.0, "model_float32.onnx": 12.0})
     Classifier.load(folder, choose="fastest", max_drop=0.5)
@@ -122,7 +148,8 @@ def test_fmnist_predict_and_doctor_show_the_choice(folder, monkeypatch, capsys, 
     assert capsys.readouterr().out.count('"input"') == 2
     assert doctor.main([str(folder)]) == 0
     out = capsys.readouterr().out
-    assert "choice         model_float32.onnx (fastest here of 2 within 0.5 points; from the cache" in out
+    assert ("choice         model_float32.onnx (the fastest within the budget, of 2 within 0.5 points; "
+            "from the cache") in out
     assert "model_int8.tflite: 40.0 µs batch 1, drop +0.20 points" in out
 
 

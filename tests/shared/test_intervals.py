@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from fmnist_edge.intervals import (Interval, mcnemar_p, newcombe_paired, paired, paired_counts, seeds,
-                                   t_quantile, wilson)
+from fmnist_edge.intervals import (Interval, mcnemar_p, newcombe_paired, newcombe_unpaired, paired,
+                                   paired_counts, seeds, t_quantile, wilson)
 
 stats = pytest.importorskip("scipy.stats", reason="scipy comes with the [dev] extra (make test installs it)")
 
@@ -45,6 +45,13 @@ def test_newcombe_paired_matches_the_published_example():
     # the 2×2 table (59, 6 / 16, 80): difference −0.0621, 95 % CI −0.1186 to −0.0046
     low, high = newcombe_paired(59, 6, 16, 80)
     assert round(low, 4) == -0.1186 and round(high, 4) == -0.0046
+
+
+def test_newcombe_unpaired_matches_the_published_example():
+    # the same book, ch. 4 (Perondi et al. 2004): 7 of 34 against 1 of 34, difference 0.1765,
+    # 95 % CI 0.0189 to 0.3404 (Newcombe's hybrid score interval)
+    low, high = newcombe_unpaired(7, 34, 1, 34)
+    assert round(low, 4) == 0.0189 and round(high, 4) == 0.3404
 
 
 def test_paired_counts_a_drop_and_tells_noise_from_a_real_drop():

@@ -262,3 +262,17 @@ def test_a_chatty_worker_runs_alongside_and_its_last_error_is_reported(tmp_path)
         time.sleep(0.05)
     assert done.exists(), "the worker stalled on a full stderr pipe"
     assert wait_workers(workers) == ["worker 2 exited 1: ValueError: boom"]
+
+
+def test_the_search_recommends_the_smallest_model_within_the_noise_of_the_best():
+    from fmnist_edge.train.sweep.report import recommend
+
+    def trial(number, accuracy, params):
+        return {"number": number, "val_accuracy": accuracy, "params": params, "macs": params * 10}
+    # on 5,000 images 93.0 vs 92.8 % (10 images) cannot be told apart; 91.0 % can
+    done = [trial(1, 0.930, 300_000), trial(2, 0.928, 90_000), trial(3, 0.910, 20_000)]
+    picked = recommend(done, 5000)
+    assert picked["trial"] == 2 and picked["within_noise"] == [1, 2] and picked["best"] == 1
+    assert "the smallest of the 2 trial(s)" in picked["why"]
+    done[1] = trial(2, 0.915, 90_000)  # 75 images below the best: told apart, the best stays
+    assert recommend(done, 5000)["trial"] == 1 and recommend([], 5000) is None

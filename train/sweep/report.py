@@ -9,7 +9,7 @@ import dataclasses
 import datetime
 from pathlib import Path
 
-from fmnist_edge.intervals import accuracy_text
+from fmnist_edge.intervals import accuracy_text, newcombe_unpaired
 from fmnist_edge.metrics import accuracy_ci
 from fmnist_edge.reports import write_report
 from fmnist_edge.tables import markdown_table
@@ -52,7 +52,26 @@ def build(config: SweepConfig, study) -> dict:
     else:
         done = sorted((r for r in rows if r["state"] == "complete"), key=lambda r: -r["val_accuracy"])
         report["best"] = done[:10]
+        report["recommended"] = recommend(done, base.validation_size)
     return report
+
+
+def recommend(done: list[dict], n: int) -> dict | None:
+    """The smallest model among the trials the validation split cannot tell from the best.
+
+    The trials' per-image answers are not kept, so each is compared with the best unpaired
+    (Newcombe's interval of the difference, conservative for models scored on the same images).
+    """
+    if not done:
+        return None
+    best = done[0]
+    tied = [r for r in done if newcombe_unpaired(round(best["val_accuracy"] * n), n,
+                                                 round(r["val_accuracy"] * n), n).low <= 0]
+    pick = min(tied, key=lambda r: (r["params"], r["macs"], -r["val_accuracy"]))
+    return {"trial": pick["number"], "best": best["number"], "within_noise": [r["number"] for r in tied],
+            "why": (f"trial {pick['number']} ({pick['params']:,} parameters): the smallest of the "
+                    f"{len(tied)} trial(s) whose validation accuracy cannot be told from the best's "
+                    f"(trial {best['number']}, {100 * best['val_accuracy']:.2f} %) on these {n:,} images")}
 
 
 def command(config: SweepConfig) -> str:
@@ -145,11 +164,15 @@ def markdown(report: dict, plots: dict) -> str:
                 lines += ["", f"![{name}]({plots[name].name})"]
             lines.append("")
     else:
+        tied = set((report.get("recommended") or {}).get("within_noise", []))
         lines.append(markdown_table(
-            ["trial", "val accuracy % ±95 %", "params", "MACs", "int8 KB (est.)", "seconds", "configuration"],
+            ["trial", "val accuracy % ±95 %", "params", "MACs", "int8 KB (est.)", "seconds",
+             "within noise of the best", "configuration"],
             [[r["number"], _val(r["val_accuracy"], n), f"{r['params']:,}", f"{r['macs']:,}",
-              r["int8_kb_estimate"], f"{r['seconds']:.0f}", _flags(r["overrides"])]
-             for r in report["best"]], "rrrrrrl"))
+              r["int8_kb_estimate"], f"{r['seconds']:.0f}", "yes" if r["number"] in tied else "",
+              _flags(r["overrides"])] for r in report["best"]], "rrrrrrll"))
+        if report.get("recommended"):
+            lines += ["", f"Recommended: {report['recommended']['why']}."]
     return "\n".join(lines) + "\n"
 
 
