@@ -41,11 +41,13 @@ def summary(manifest: dict) -> str:
                          f"{latency:.2f}×" if latency else "–",
                          (e.get("calibration") or {}).get("method", "–") + " "
                          + str((e.get("calibration") or {}).get("samples", ""))])
-    reference = next(e["check"]["reference_accuracy"] for e in manifest["artifacts"] if e.get("check"))
+    check = next(e["check"] for e in manifest["artifacts"] if e.get("check"))
     table = markdown_table(["file", "test accuracy % ±95 %", "drop pt [95 %]", "drop vs noise",
                             "agreement % ±95 %", "float layers", "worst quantized layer (SQNR)",
                             "latency vs full int8", "calibration"], rows, "lrrlrllrl")
-    return (f"{table}\n\nKeras float: {reference * 100:.2f} % on the 10,000 test images. "
+    return (f"{table}\n\nKeras float: {accuracy_text(check['reference_accuracy'], check.get('reference_accuracy_ci'))} "
+            f"% on the {check.get('test_images', 10000):,} test images; ± and [ ] are 95 % intervals, the drop "
+            "paired (docs/benchmarks.md#reading-the-intervals). "
             f"Export of {manifest['created']} on {system.machine_summary()}; "
             "latency: batch-1, one thread, interleaved in the same run.")
 
