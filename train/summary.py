@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fmnist_edge import readme
 from fmnist_edge.intervals import accuracy_text, seeds
+from fmnist_edge.metrics import accuracy_ci
 from fmnist_edge.runtime import cliutil
 from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.tables import markdown_table
@@ -28,7 +29,12 @@ def load_runs(folder: Path) -> list[dict]:
             metrics = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise FmnistError(f"{path}: unreadable metrics ({exc})") from None
-        runs.append({"run": path.parent.name, **metrics})
+        config = path.parent / "config.json"
+        try:
+            recipe = json.loads(config.read_text()) if config.is_file() else {}
+        except (OSError, ValueError) as exc:
+            raise FmnistError(f"{config}: unreadable config ({exc})") from None
+        runs.append({"run": path.parent.name, **metrics, "recipe": _recipe(metrics["model"], recipe)})
     if not runs:
         raise FmnistError(f"no run folders with metrics.json under {folder}; run fmnist-train first")
     return runs
@@ -46,11 +52,11 @@ def runs_table(runs: list[dict]) -> str:
          "test % ±95 %", "test loss", "s"],
         [[r["run"], r["model"], r["seed"], r["epochs"], f"{r['params']:,}", f"{r.get('macs', 0):,}",
           _pct(r["final_epoch_train_accuracy"]), _pct(r["train_accuracy"]), _pct(r["val_accuracy"]),
-          accuracy_text(r["test_accuracy"], r.get("test_accuracy_ci")), f"{r['test_loss']:.4f}",
+          accuracy_text(r["test_accuracy"], _test_ci(r)), f"{r['test_loss']:.4f}",
           f"{r['seconds']:.0f}"] for r in runs],
         "llrrrrrrrrrr")
-    per_model = [_seed_row(model, [r for r in runs if r["model"] == model])
-                 for model in sorted({r["model"] for r in runs})]
+    per_model = [_seed_row(recipe, [r for r in runs if _recipe_of(r) == recipe])
+                 for recipe in sorted({_recipe_of(r) for r in runs})]
     return per_run + "\n\n" + markdown_table(
         ["model", "runs", "test % mean ± std", "95 % interval of the mean (t)", "min", "max",
          f"tutorial's {TUTORIAL_TEST_ACCURACY * 100:.2f} %", "best by validation (its test %)"],
@@ -61,6 +67,23 @@ SEEDS_NOTE = ("Mean ± the seeds' sample standard deviation; the interval is Stu
               "mean (n − 1 degrees of freedom: wide for three seeds). \"inside\" / \"outside\": whether "
               "the tutorial's test accuracy lies within the seeds' min–max range (with one seed, within "
               "its test accuracy's 95 % Wilson interval).")
+
+
+def _recipe(model: str, config: dict) -> str:
+    """The model and how its config differs from the model's own recipe (the seed aside): runs
+    of one recipe are seeds of each other; make quant-demo's ELU CNN is not a tutorial CNN seed."""
+    from .config import ModelKind, TrainConfig
+
+    try:
+        default = TrainConfig(model=ModelKind(model)).resolved().to_json()
+    except ValueError:
+        return model
+    changed = [f"{k} {v}" for k, v in config.items() if k in default and k != "seed" and v != default[k]]
+    return f"{model} ({', '.join(changed)})" if changed else model
+
+
+def _recipe_of(run: dict) -> str:
+    return run.get("recipe") or run["model"]
 
 
 def _seed_row(model: str, group: list[dict]) -> list:
@@ -80,10 +103,19 @@ def _tutorial(group: list[dict], low: float, high: float) -> str:
     """Whether the tutorial's figure lies in the seeds' range (one seed: in its test interval)."""
     if len(group) > 1:
         return f"{'inside' if low <= TUTORIAL_TEST_ACCURACY <= high else 'outside'} the seeds' range"
-    ci = group[0].get("test_accuracy_ci")
+    ci = _test_ci(group[0])
     if not ci:
         return "– (one seed)"
     return f"{'inside' if ci[0] <= TUTORIAL_TEST_ACCURACY <= ci[1] else 'outside'} its 95 % interval (one seed)"
+
+
+def _test_ci(run: dict) -> list[float] | None:
+    """The run's test interval; for a run trained before intervals were written, from its accuracy
+    and test count (a mean of right answers: times the count it is the count, so exact)."""
+    if run.get("test_accuracy_ci"):
+        return run["test_accuracy_ci"]
+    n = (run.get("dataset") or {}).get("test")
+    return accuracy_ci(round(run["test_accuracy"] * n), n) if n else None
 
 
 def _pct(x: float) -> str:

@@ -52,3 +52,15 @@ def test_no_runs_or_no_markers_exit_2(tmp_path, capsys):
     (tmp_path / "R.md").write_text("no markers")
     assert summary.main([str(tmp_path), "--update-readme", str(tmp_path / "R.md")]) == 2
     assert (tmp_path / "R.md").read_text() == "no markers"
+
+
+def test_runs_of_another_recipe_are_not_counted_as_seeds(tmp_path):
+    from fmnist_edge.train.config import ModelKind, TrainConfig
+
+    _run(tmp_path, "seed-cnn", "seed-cnn", 0, 0.897, 0.895)
+    _run(tmp_path, "quant-demo", "seed-cnn", 0, 0.715, 0.72)  # make quant-demo: ELU, lr 0.02, 3 epochs
+    demo = TrainConfig(model=ModelKind.SEED_CNN, learning_rate=0.02, epochs=3).resolved().to_json()
+    (tmp_path / "quant-demo" / "config.json").write_text(json.dumps({**demo, "activation": "elu"}))
+    table = summary.runs_table(summary.load_runs(tmp_path))
+    assert "| seed-cnn | 1 | 89.70 ± 0.00 |" in table
+    assert "| seed-cnn (activation elu, learning_rate 0.02, epochs 3) | 1 | 71.50 ± 0.00 |" in table
