@@ -28,6 +28,17 @@ def sqnr_db(signal_power: float, noise_power: float) -> float:
     return min(200.0, 10 * math.log10(signal_power / noise_power))
 
 
+def added_db(out_db: float, in_db: float) -> float:
+    """The error a layer adds, in dB, from the accumulated SQNR after it and before it.
+
+    With relative noise r = 10^(−SQNR/10), a layer passes on its input's and adds its own: it
+    adds r_out − r_in. A layer whose output is no noisier than its input adds nothing measurable
+    (200 dB, the cap).
+    """
+    added = 10 ** (-out_db / 10) - 10 ** (-in_db / 10)
+    return min(200.0, -10 * math.log10(added)) if added > 0 else 200.0
+
+
 def layer_of(tensor_name: str, layer_names) -> str | None:
     """The Keras layer a converter's tensor or node name belongs to; None when none matches.
 
@@ -66,8 +77,9 @@ def worst_layer(error: dict, keep: list[str]) -> str | None:
 
 
 def layer_table(error: dict) -> str:
-    """Markdown table of one artifact's ranked layers (worst first)."""
-    if error["format"] == "tflite":
+    """Markdown table of one artifact's ranked layers (worst first): the debugger's layer-wise
+    figures (calibrated TFLite), or the added error estimated from activations (ONNX, dynamic)."""
+    if any("rmse_scale" in r for r in error["layers"]):
         rows = [[r["layer"], r["op"], f"{r['sqnr_db']:.1f}", f"{r['rmse_scale']:.3f}"]
                 for r in error["layers"]]
         return markdown_table(["layer", "op", "SQNR dB (this layer)", "RMSE / scale"], rows, "llrr")

@@ -12,12 +12,11 @@ it counts the ReLU's clipping as error (0.09 dB on the tutorial CNN's convolutio
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
-from .layer_error import layer_of, ranked, sqnr_db
+from .layer_error import added_db, layer_of, ranked, sqnr_db
 
 METHOD = "onnxruntime.quantization.qdq_loss_debug (activations vs the float model)"
 BATCH = 100
@@ -94,7 +93,7 @@ def layer_error(float_model, qdq_path: Path, sample: np.ndarray, floats: dict, s
         node = producers.get(name)
         if node is None or node.name not in layer_by_node:
             continue  # the graph input's own QDQ pair, not a layer
-        added = _added_db(value, _input_sqnr(node, sqnr, producers))
+        added = added_db(value, _input_sqnr(node, sqnr, producers))
         rows.append({"layer": layer_by_node[node.name], "tensor": name, "op": node.op_type,
                      "sqnr_db": round(value, 2), "added_db": round(added, 2),
                      "rank_db": round(added, 2)})
@@ -129,8 +128,3 @@ def _input_sqnr(node, sqnr: dict, producers: dict) -> float:
             return sqnr[data]
         node, seen = producers.get(data), seen + 1
     return 200.0  # the graph input: x/255 on a 1/255 uint8 grid is exact
-
-
-def _added_db(out_db: float, in_db: float) -> float:
-    added = 10 ** (-out_db / 10) - 10 ** (-in_db / 10)
-    return min(200.0, -10 * math.log10(added)) if added > 0 else 200.0

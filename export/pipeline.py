@@ -85,9 +85,10 @@ def export_model(run_dir_or_model: str | Path | None, config: ExportConfig,
     out = Path(out_dir) if out_dir else source.run_dir / "export"
     _refuse_foreign_folder(out)
     data = load_fashion_mnist(data_dir)
-    # the Keras predictions on the split cost a second: only when a calibrated file is made
-    calibrated = any(v.calibrated for v in config.jobs())
-    validation = load_validation(data, source.run_dir, source.model) if calibrated else None
+    # the Keras predictions on the split cost a second: only when a file is measured on it (a
+    # calibrated one, or a dynamic-range one's per-layer error)
+    measured = any(v.calibrated or v.quantization is Quantization.DYNAMIC for v in config.jobs())
+    validation = load_validation(data, source.run_dir, source.model) if measured else None
     if config.quantizations == (Quantization.AUTO,) or config.calibration is CalibrationMethod.AUTO:
         require_validation(validation, source.run_dir, "--quantize auto / --calibration auto")
     pool = CalibrationPool(data, validation.size if validation else VALIDATION_SIZE)

@@ -20,6 +20,7 @@ from .errors import ExportError
 from .int8 import calibrated
 from .source import export_saved_model
 from .tflite_debug import layer_tensors, quantize_with_float_layers, representative
+from .weight_error import dynamic_error
 
 
 def convert(job: Conversion) -> dict:
@@ -30,11 +31,28 @@ def convert(job: Conversion) -> dict:
     quantization = job.variant.quantization
     if not job.variant.calibrated:
         export_tflite(saved, quantization, job.calibration, job.target)
-        return {}
+        return _dynamic_error(job, saved) if quantization is Quantization.DYNAMIC else {}
     model, facts = calibrated(job, _Builder(job, saved))
     atomic.write_bytes(job.target, model)
     _refuse_flex(job.target)
     return facts
+
+
+def _dynamic_error(job: Conversion, saved: Path) -> dict:
+    """The dynamic-range file's per-layer error against float32 on the validation split (see
+    weight_error); None, with the reason, when there is no split or the measurement fails."""
+    if job.validation is None:
+        return {"layer_error": None, "layer_error_note": "no validation split to measure it on"}
+    key = "tflite-float32"
+    if key not in job.memo:
+        job.memo[key] = _convert(tflite_converter(saved, Quantization.NONE, job.calibration),
+                                 Quantization.NONE)
+    try:
+        error = dynamic_error(job.memo[key], job.target.read_bytes(), job.validation.debug_sample(),
+                              job.source.layer_names)
+    except Exception as exc:  # a diagnostic: the file itself is fine, and checked on the test set
+        return {"layer_error": None, "layer_error_note": f"not measured: {first_line(exc)}"}
+    return {"layer_error": error}
 
 
 class _Builder:

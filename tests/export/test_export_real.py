@@ -83,6 +83,9 @@ def test_every_quantized_file_has_its_error_per_layer_and_auto_stays_int8(export
         assert {r["layer"] for r in layers} >= {"dense1", "probabilities"}, entry["file"]
         assert all(np.isfinite(r["sqnr_db"]) for r in layers)
         assert [r["rank_db"] for r in layers] == sorted(r["rank_db"] for r in layers)
+    dynamic = {r["layer"]: r for r in entries["model_dynamic.tflite"]["layer_error"]["layers"]}
+    assert dynamic["conv"]["added_db"] == 200.0  # 288 weights: kept float by the converter
+    assert 30 < dynamic["dense1"]["added_db"] < 70  # 540,800 int8 weights (46 dB on the EPYC)
     for name in ("model_auto.tflite", "model_auto.onnx"):
         # the tutorial CNN loses < 0.5 points in int8: the default budget needs no float layer
         assert entries[name]["float_layers"] == [], entries[name]["fallback"]

@@ -225,3 +225,21 @@ def test_onnx_weights_have_the_type_and_range_asked_for(tiny_run, tmp_path, weig
     entry = json.loads((out / "manifest.json").read_text())["artifacts"][0]
     assert entry["weights"] == weights
     assert f"{weights} weights" in (out / "report.md").read_text()
+
+
+def test_a_dynamic_range_file_has_its_error_per_layer(exported):
+    """Weight-only int8: each op's output against the float32 file's, on the same images."""
+    from fmnist_edge.export.source import load_source
+    from fmnist_edge.export.weight_error import dynamic_error
+
+    out = exported.out_dir
+    names = load_source(out.parent).layer_names  # the traced copy's layer names → the user's
+    sample = np.random.default_rng(0).random((150, 28, 28, 1), np.float32)
+    floats, dynamic = (out / "model_float32.tflite").read_bytes(), (out / "model_dynamic.tflite").read_bytes()
+    error = dynamic_error(floats, dynamic, sample, names)
+    rows = {r["layer"]: r for r in error["layers"]}
+    assert rows["conv2d"]["added_db"] == 200.0  # 18 weights: the converter keeps under 1,024 float
+    assert 20 < rows["dense"]["added_db"] < 100  # its 3,380 weights are int8
+    assert error["images"] == 150 and [r["rank_db"] for r in error["layers"]] == sorted(
+        r["rank_db"] for r in error["layers"])
+    assert all(r["added_db"] == 200.0 for r in dynamic_error(floats, floats, sample, names)["layers"])
