@@ -20,7 +20,8 @@ from fmnist_edge.train.sweep.study import Mode, SweepConfig, ablation_plan  # no
 def test_ablation_plan_changes_one_hyperparameter_per_trial():
     plan = ablation_plan(SweepConfig(names=("filters", "activation", "epochs"), epochs=3))
     assert plan[0] == {"param": "baseline", "value": None, "overrides": {}}
-    assert [(p["param"], p["value"]) for p in plan[1:]] == [
+    assert [p["overrides"] for p in plan[1:3]] == [{"seed": 1}, {"seed": 2}]  # the spread's seeds
+    assert [(p["param"], p["value"]) for p in plan[3:]] == [
         ("filters", 8), ("filters", 16), ("filters", 64), ("filters", 128),
         ("activation", "elu"), ("activation", "tanh"), ("activation", "sigmoid"),
         ("epochs", 1), ("epochs", 6)]  # 32, relu and 3 epochs are the baseline itself
@@ -123,10 +124,10 @@ def test_quick_real_ablation_with_two_workers(tmp_path):
             "--workers", "2", "--storage", f"sqlite:///{tmp_path / 'sweep.db'}", "--out", str(out)]
     assert sweep_cli.main(argv) == 0
     report = json.loads((out / "sweep.json").read_text())
-    assert len(report["trials"]) == 4  # baseline, kernel 5, kernel 7, sigmoid
+    assert len(report["trials"]) == 6  # baseline (seeds 0, 1, 2), kernel 5, kernel 7, sigmoid
     assert len({t["worker_pid"] for t in report["trials"]}) == 2
     curve = report["hyperparameters"]["kernel_size"]["points"]
-    assert [p["value"] for p in curve] == [3, 5, 7] and all(0.7 < p["val_accuracy"] < 1 for p in curve)
+    assert [p["value"] for p in curve] == [3, 3, 3, 5, 7] and all(0.7 < p["val_accuracy"] < 1 for p in curve)
     assert curve[0]["params"] == 542_230 and len({p["params"] for p in curve}) == 3
     for name in ("kernel_size", "activation"):
         assert (out / f"sweep_{name}.png").is_file()
@@ -205,7 +206,7 @@ def test_base_replaces_the_recipe_and_a_study_keeps_its_base(tmp_path, capsys):
     config = sweep_cli.config_from_args(sweep_cli.build_parser().parse_args(argv))
     assert config.base().block_filters == (24, 32, 64) and config.base().filters == 24
     assert [p["overrides"] for p in ablation_plan(config)] == [
-        {}, {"block_filters": "16-32-64"}, {"erasing": "off"}]
+        {}, {"seed": 1}, {"seed": 2}, {"block_filters": "16-32-64"}, {"erasing": "off"}]
     assert command(config) == ("fmnist-sweep --mode ablation --model edge-cnn --epochs 2 --params "
                                "block_filters,erasing --set block_filters=16-32-64 "
                                "--base block_filters=24-32-64")
@@ -276,3 +277,22 @@ def test_the_search_recommends_the_smallest_model_within_the_noise_of_the_best()
     assert "the smallest of the 2 trial(s)" in picked["why"]
     done[1] = trial(2, 0.915, 90_000)  # 75 images below the best: told apart, the best stays
     assert recommend(done, 5000)["trial"] == 1 and recommend([], 5000) is None
+
+
+def test_each_effect_is_set_against_the_baselines_seed_to_seed_spread():
+    from fmnist_edge.train.sweep.report import explain, seed_spread
+
+    def point(value, accuracy, seed=None):
+        return {"value": value, "val_accuracy": accuracy, "seconds": 10.0, "params": 100, "seed": seed}
+    baseline = [point(32, a, s) for a, s in ((0.900, None), (0.904, 1), (0.896, 2))]
+    spread = seed_spread(baseline)  # sd 0.4 points, t(2) = 4.30: ±1.99 points for one more trial
+    assert spread["seeds"] == 3 and round(spread["prediction_half_width"] * 100, 2) == 1.99
+    curve = {"tutorial_value": 32, "base_label": "tutorial", "spread": spread,
+             "points": [*baseline, point(8, 0.870), point(64, 0.905)]}
+    text = explain("filters", curve)
+    assert "1 of 2 values are beyond it: 8 (-3.00) points." in text
+    curve["points"] = [*baseline, point(64, 0.905)]
+    assert "no value of filters is measurably different: the largest, filters = 64, is +0.50" in \
+        explain("filters", curve)
+    curve["spread"] = None
+    assert "cannot be told: the tutorial was trained with one seed" in explain("filters", curve)

@@ -16,7 +16,7 @@ PROG = "fmnist-sweep"
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``fmnist-sweep``."""
     from .space import SPACE
-    from .study import Mode
+    from .study import BASELINE_SEEDS, Mode
 
     p = cliutil.ArgumentParser(prog=PROG, description="Sweep hyperparameters on Fashion-MNIST with "
                                "Optuna: one at a time from the tutorial's values (ablation), or a "
@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="start from VALUE instead of the recipe's (tutorial's) value of NAME; repeatable")
     _add_study_options(p)
     add("--seed", type=cliutil.non_negative_int, default=0, help="training and sampler seed (default: 0)")
+    add("--baseline-seeds", type=cliutil.positive_int, default=BASELINE_SEEDS, metavar="N",
+        help="ablation: train the baseline with N seeds (--seed, --seed + 1, …) so each effect is "
+        "set against the seed-to-seed spread; 1 skips that (default: %(default)s)")
     add("--out", default="reports", metavar="DIR", help="report folder (default: %(default)s)")
     add("--data", metavar="DIR", default=None, help="Fashion-MNIST folder (default: the usual lookup)")
     add("--report-only", action="store_true",
@@ -88,7 +91,7 @@ def config_from_args(args: argparse.Namespace):
     return SweepConfig(Mode(args.mode), args.model, sweep_space.parse_names(args.params, args.model), space,
                        args.epochs, args.trials, args.storage, args.study, args.workers,
                        Budget(args.max_params, args.max_macs, args.max_int8_kb), args.seed, args.data,
-                       base, args.heartbeat)
+                       base, args.heartbeat, args.baseline_seeds)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ import dataclasses
 import datetime
 from pathlib import Path
 
-from fmnist_edge.intervals import accuracy_text, newcombe_unpaired
+from fmnist_edge.intervals import accuracy_text, newcombe_unpaired, seeds, t_quantile
 from fmnist_edge.metrics import accuracy_ci
 from fmnist_edge.reports import write_report
 from fmnist_edge.tables import markdown_table
@@ -17,7 +17,7 @@ from fmnist_edge.tables import markdown_table
 from ..config import ModelKind
 from . import space as sweep_space
 from . import storage as sweep_storage
-from .study import Mode, SweepConfig, value_of
+from .study import BASELINE_SEEDS, Mode, SweepConfig, value_of
 
 
 def trial_rows(study) -> list[dict]:
@@ -89,6 +89,8 @@ def command(config: SweepConfig) -> str:
     words += [f"--base {k}={v}" for k, v in config.base_overrides.items()]
     if config.mode is Mode.SEARCH:
         words.append(f"--trials {config.trials}")
+    elif config.baseline_seeds != BASELINE_SEEDS:
+        words.append(f"--baseline-seeds {config.baseline_seeds}")
     limits = dataclasses.asdict(config.budget)
     words += [f"--{k.replace('_', '-')} {v}" for k, v in limits.items() if v is not None]
     if config.seed:
@@ -106,8 +108,21 @@ def _curve(name: str, rows: list[dict], base, label: str) -> dict:
     points.sort(key=lambda r: order.index(r["value"]) if order and r["value"] in order else
                 (r["value"] if isinstance(r["value"], (int, float)) else 0))
     keep = ("value", "val_accuracy", "train_accuracy", "seconds", "params", "macs", "curve")
-    return {"tutorial_value": tutorial, "base_label": label,
-            "points": [{k: p.get(k) for k in keep} for p in points]}
+    return {"tutorial_value": tutorial, "base_label": label, "spread": seed_spread(baseline),
+            "points": [{k: p.get(k) for k in keep} | {"seed": p.get("overrides", {}).get("seed")}
+                       for p in points]}
+
+
+def seed_spread(baseline: list[dict]) -> dict | None:
+    """The baseline's seeds: mean and standard deviation of the validation accuracy, and the
+    half-width of the 95 % prediction interval of one more trial, t(k−1)·s·√(1 + 1/k): how far a
+    single trial of an unchanged setting may land from the mean by seed alone."""
+    if len(baseline) < 2:
+        return None
+    summary = seeds(b["val_accuracy"] for b in baseline)
+    k = len(baseline)
+    half = t_quantile(k - 1) * summary.std * (1 + 1 / k) ** 0.5
+    return {"seeds": k, "mean": summary.mean, "std": summary.std, "prediction_half_width": half}
 
 
 def base_label(config: SweepConfig) -> str:
@@ -139,7 +154,29 @@ def explain(name: str, curve: dict) -> str:
     sizes = {p["params"] for p in points}
     if len(sizes) > 1:
         text += f", and the model had {min(sizes):,} to {max(sizes):,} parameters"
-    return text + "."
+    return text + ". " + _against_seeds(name, curve)
+
+
+def _against_seeds(name: str, curve: dict) -> str:
+    """Whether the hyperparameter's effect is larger than the baseline's seed-to-seed spread."""
+    spread, label = curve.get("spread"), curve["base_label"]
+    others = [p for p in curve["points"] if p["value"] != curve["tutorial_value"]]
+    if not spread:
+        return ("Whether these differences exceed the seed-to-seed spread cannot be told: the "
+                f"{label} was trained with one seed (--baseline-seeds).")
+    if not others:
+        return ""
+    half, mean = spread["prediction_half_width"] * 100, spread["mean"] * 100
+    beyond = [p for p in others if abs(p["val_accuracy"] * 100 - mean) > half]
+    far = max(others, key=lambda p: abs(p["val_accuracy"] * 100 - mean))
+    head = (f"Against the seed-to-seed spread at the {label}'s setting ({spread['seeds']} seeds: "
+            f"{mean:.2f} % ± {spread['std'] * 100:.2f}, so one trial lands within ±{half:.2f} points "
+            "of that mean 95 % of the time by seed alone), ")
+    if not beyond:
+        return head + (f"no value of {name} is measurably different: the largest, {name} = "
+                       f"{far['value']}, is {far['val_accuracy'] * 100 - mean:+.2f} points.")
+    shown = ", ".join(f"{p['value']} ({p['val_accuracy'] * 100 - mean:+.2f})" for p in beyond)
+    return head + f"{len(beyond)} of {len(others)} values are beyond it: {shown} points."
 
 
 def markdown(report: dict, plots: dict) -> str:
@@ -154,7 +191,7 @@ def markdown(report: dict, plots: dict) -> str:
     if report["mode"] == "ablation":
         for name, curve in report["hyperparameters"].items():
             mark = f" ({curve['base_label']})"
-            rows = [[f"{p['value']}{mark if p['value'] == curve['tutorial_value'] else ''}",
+            rows = [[f"{p['value']}{_mark(p, curve, mark)}",
                      _val(p["val_accuracy"], n), f"{100 * (p['train_accuracy'] or 0):.2f}",
                      f"{p['seconds']:.0f}", f"{p['params']:,}", f"{p['macs']:,}"] for p in curve["points"]]
             lines += [f"## {name}", "", explain(name, curve), "",
@@ -174,6 +211,12 @@ def markdown(report: dict, plots: dict) -> str:
         if report.get("recommended"):
             lines += ["", f"Recommended: {report['recommended']['why']}."]
     return "\n".join(lines) + "\n"
+
+
+def _mark(point: dict, curve: dict, mark: str) -> str:
+    if point["value"] != curve["tutorial_value"]:
+        return ""
+    return mark if point.get("seed") is None else f"{mark[:-1]}, seed {point['seed']})"
 
 
 def _validation_images(report: dict) -> int:

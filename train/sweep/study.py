@@ -25,6 +25,8 @@ from . import storage as sweep_storage
 from .trial import Budget, model_cost, train_trial
 
 HEARTBEAT_S = 20  # a RUNNING trial without a heartbeat for GRACE_TIMES beats is taken as dead
+# three seeds give a spread (n − 1 = 2 degrees of freedom) at a tenth of a 30-trial ablation's cost
+BASELINE_SEEDS = 3
 GRACE_TIMES = 3
 
 
@@ -57,6 +59,9 @@ class SweepConfig:
     # seconds between a running trial's heartbeats; after 3 missed ones (a killed worker) another
     # worker fails the trial and queues its configuration again (ablation)
     heartbeat: float = HEARTBEAT_S
+    # ablation: the baseline trained with this many seeds, so each hyperparameter's effect is set
+    # against the seed-to-seed spread (2 trials more than one seed, of ~30 in the default plan)
+    baseline_seeds: int = BASELINE_SEEDS
 
     @property
     def study_name(self) -> str:
@@ -171,9 +176,12 @@ def pin_base(study, config: SweepConfig, record: bool = True) -> None:
 
 
 def ablation_plan(config: SweepConfig) -> list[dict]:
-    """The baseline, then one trial per (hyperparameter, value) that differs from the baseline."""
+    """The baseline (once per baseline seed), then one trial per (hyperparameter, value) that
+    differs from the baseline."""
     base = config.base()
     plan = [{"param": "baseline", "value": None, "overrides": {}}]
+    plan += [{"param": "baseline", "value": None, "overrides": {"seed": base.seed + k}}
+             for k in range(1, config.baseline_seeds)]
     for name in config.names:
         h = config.space[name]
         values = sweep_space.epochs_values(config.epochs) if name == "epochs" and \
