@@ -11,9 +11,8 @@ layers, the default calibration) and the report says so.
 
 from __future__ import annotations
 
-import numpy as np
-
-from fmnist_edge.intervals import Paired, paired_counts
+from fmnist_edge.intervals import Paired
+from fmnist_edge.metrics import paired
 
 from .validation import RIGHT
 
@@ -23,10 +22,7 @@ def compare(candidate: dict, other: dict) -> Paired | None:
     mine, theirs = candidate.get(RIGHT), other.get(RIGHT)
     if mine is None or theirs is None:
         return None
-    mine, theirs = np.asarray(mine, bool), np.asarray(theirs, bool)
-    both, only_other = int(np.sum(mine & theirs)), int(np.sum(theirs & ~mine))
-    only_mine = int(np.sum(mine & ~theirs))
-    return paired_counts(both, only_other, only_mine, len(mine) - both - only_other - only_mine)
+    return paired(mine, theirs)
 
 
 def told_worse(candidate: dict, other: dict) -> bool:

@@ -120,22 +120,8 @@ def newcombe_unpaired(right1: int, n1: int, right2: int, n2: int) -> Interval:
                     min(1.0, (p1 - p2) + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)))
 
 
-def paired(model_right, reference_right) -> Paired:
-    """Paired comparison of two models from per-image right/wrong (sequences of bools)."""
-    model_right, reference_right = list(model_right), list(reference_right)
-    if len(model_right) != len(reference_right):
-        raise ValueError(f"{len(model_right)} answers of the model, {len(reference_right)} of the reference")
-    a = b = c = d = 0
-    for model, reference in zip(model_right, reference_right):
-        if reference:
-            a, b = (a + 1, b) if model else (a, b + 1)
-        else:
-            c, d = (c + 1, d) if model else (c, d + 1)
-    return paired_counts(a, b, c, d)
-
-
 def paired_counts(both: int, only_reference: int, only_model: int, neither: int) -> Paired:
-    """:func:`paired` from the four counts of the 2×2 table."""
+    """Two models on the same images, from the four counts of their 2×2 table (right/wrong each)."""
     n = both + only_reference + only_model + neither
     return Paired(n, only_reference, only_model, (only_reference - only_model) / n,
                   newcombe_paired(both, only_reference, only_model, neither),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fmnist_edge.intervals import paired_counts, wilson
+from fmnist_edge.intervals import Paired, paired_counts, wilson
 from fmnist_edge.runtime.labels import NUM_CLASSES
 
 
@@ -40,8 +40,6 @@ def agreement(predictions: np.ndarray, labels: np.ndarray, reference: np.ndarray
     accuracy = float(np.mean(right))
     reference_accuracy = float(np.mean(reference_right))
     n, same = len(labels), int(np.sum(predictions == reference))
-    both, only_reference = int(np.sum(right & reference_right)), int(np.sum(reference_right & ~right))
-    only_model = int(np.sum(right & ~reference_right))
     return {
         "accuracy": accuracy,
         "reference_accuracy": reference_accuracy,
@@ -51,9 +49,21 @@ def agreement(predictions: np.ndarray, labels: np.ndarray, reference: np.ndarray
         "accuracy_ci": accuracy_ci(int(np.sum(right)), n),
         "reference_accuracy_ci": accuracy_ci(int(np.sum(reference_right)), n),
         "agreement_ci": accuracy_ci(same, n),
-        "paired": (paired_counts(both, only_reference, only_model, n - both - only_reference - only_model)
-                   .as_dict() if n else None),
+        "paired": paired(right, reference_right).as_dict() if n else None,
     }
+
+
+def paired(model_right, reference_right) -> Paired:
+    """The paired comparison of two models from their per-image right/wrong on the same images."""
+    model_right, reference_right = np.asarray(model_right, bool), np.asarray(reference_right, bool)
+    if model_right.shape != reference_right.shape:
+        raise ValueError(f"{model_right.size} answers of the model, "
+                         f"{reference_right.size} of the reference")
+    both = int(np.sum(model_right & reference_right))
+    only_reference = int(np.sum(reference_right & ~model_right))
+    only_model = int(np.sum(model_right & ~reference_right))
+    neither = model_right.size - both - only_reference - only_model
+    return paired_counts(both, only_reference, only_model, neither)
 
 
 def accuracy_ci(right: int, n: int) -> list[float] | None:

@@ -37,6 +37,7 @@ TOTAL_S = 2.0  # the whole choice, loads included (7 loads of the tutorial CNN: 
 BUDGET_S = 1.5  # the timing share at most; less when loading took longer (at least MIN_S)
 MIN_S = 0.3
 ROUNDS = 3  # interleaved, so a burst of machine noise hits every variant alike
+RULE = "fastest without a measurable loss"  # in the cache key: a choice made by an older rule is redone
 
 
 class Choose(Choice):
@@ -69,7 +70,7 @@ def cache_key(entries: list[dict], backend: Backend, threads: int | None, max_dr
     """What the choice depends on: models, CPU, engine versions, threads, budget."""
     engines = sorted({b for e in entries for b in FORMATS[e["format"]].backends
                       if backend is Backend.AUTO or b is backend})
-    facts = {"models": sorted(e["sha256"] for e in entries), "cpu": system.cpu_model(),
+    facts = {"rule": RULE, "models": sorted(e["sha256"] for e in entries), "cpu": system.cpu_model(),
              "features": sorted(system.cpu_flags()), "threads": threads, "max_drop": max_drop,
              "engines": {b.value: system.installed_version(ENGINES[b].distribution) for b in engines}}
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()

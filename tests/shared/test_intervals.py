@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from fmnist_edge.intervals import (Interval, mcnemar_p, newcombe_paired, newcombe_unpaired, paired,
-                                   paired_counts, seeds, t_quantile, wilson)
+from fmnist_edge.intervals import (Interval, mcnemar_p, newcombe_paired, newcombe_unpaired, paired_counts,
+                                   seeds, t_quantile, wilson)
 
 stats = pytest.importorskip("scipy.stats", reason="scipy comes with the [dev] extra (make test installs it)")
 
@@ -63,15 +63,6 @@ def test_paired_counts_a_drop_and_tells_noise_from_a_real_drop():
     assert real.p_value == pytest.approx(stats.binomtest(10, 70, 0.5).pvalue, rel=1e-9)
     flipped = paired_counts(9000, 10, 60, 930)
     assert flipped.interval.low == pytest.approx(-real.interval.high, abs=1e-12)
-
-
-def test_paired_from_per_image_answers_counts_the_four_cells():
-    model = [True, True, False, False, True]
-    reference = [True, False, True, False, True]
-    result = paired(model, reference)
-    assert (result.n, result.only_reference, result.only_model) == (5, 1, 1) and result.drop == 0
-    with pytest.raises(ValueError):
-        paired([True], [True, False])
 
 
 def test_t_quantile_and_seed_interval_match_scipy():

@@ -1,6 +1,8 @@
 import numpy as np
 
-from fmnist_edge.metrics import agreement, compare, confusion_matrix, per_class_accuracy
+import pytest
+
+from fmnist_edge.metrics import agreement, compare, confusion_matrix, paired, per_class_accuracy
 
 
 def test_agreement_counts_drop_and_changed_images():
@@ -30,3 +32,12 @@ def test_confusion_matrix_and_recall():
     assert cm.tolist() == [[1, 0, 0], [1, 1, 0], [0, 0, 0]]
     recall = per_class_accuracy(cm)
     assert recall[:2].tolist() == [1.0, 0.5] and np.isnan(recall[2])
+
+
+def test_paired_counts_the_four_cells_of_two_models_answers():
+    result = paired([True, True, False, False, True], [True, False, True, False, True])
+    assert (result.n, result.only_reference, result.only_model, result.drop) == (5, 1, 1, 0.0)
+    with pytest.raises(ValueError):
+        paired([True], [True, False])
+    facts = agreement(np.array([0, 1, 2, 0, 4]), np.array([0, 1, 2, 3, 4]), np.array([0, 1, 2, 3, 0]))
+    assert facts["paired"]["only_reference_right"] == 1 and facts["paired"]["only_model_right"] == 1
