@@ -127,6 +127,7 @@ def _file_record(export_dir: Path, artifact: dict, x_test: np.ndarray) -> dict:
     return {"file": artifact["file"], "format": artifact["format"],
             "quantization": artifact["quantization"], "check_passed": check.get("passed"),
             "keras_accuracy": check.get("reference_accuracy"), "accuracy": check.get("accuracy"),
+            "keras_accuracy_ci": check.get("reference_accuracy_ci"), "accuracy_ci": check.get("accuracy_ci"),
             "engines": engine_results(export_dir / artifact["file"], Format(artifact["format"]),
                                       x_test)}
 

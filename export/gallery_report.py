@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fmnist_edge.intervals import accuracy_text
 from fmnist_edge.runtime.formats import FORMATS, Format, quantization_label
 from fmnist_edge.tables import markdown_table
 
@@ -18,12 +19,13 @@ def model_table(records: list[dict]) -> str:
     """One row per gallery model: its layers, size, Keras accuracy and what the export did."""
     rows = []
     for r in records:
-        keras = next((f["keras_accuracy"] for f in r["files"] if f["keras_accuracy"]), None)
+        keras = next((f for f in r["files"] if f["keras_accuracy"]), None)
         skipped = "; ".join(f"{s['file']} ({s['reason']})" for s in r["skipped"]) or "none"
         rows.append([r["model"], ", ".join(r["layers"]), f"{r['params']:,}",
-                     f"{keras * 100:.2f}" if keras else "–", str(r["exit"]), str(len(r["files"])),
+                     accuracy_text(keras["keras_accuracy"], keras.get("keras_accuracy_ci")) if keras else "–",
+                     str(r["exit"]), str(len(r["files"])),
                      skipped, _engines(r)])
-    return markdown_table(["model", "layer types", "params", "Keras test %", "export exit",
+    return markdown_table(["model", "layer types", "params", "Keras test % ±95 %", "export exit",
                            "files", "skipped", "engines"], rows, "llrrrrll")
 
 

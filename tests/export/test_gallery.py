@@ -105,6 +105,9 @@ def test_the_gallerys_rules_catch_a_silent_disagreement_and_a_failed_export():
     assert gallery.failures(good) == []
     table = support_table([good])
     assert "| residual Add | – | ✓ | int8: refused (int8 ADD) |" in table
+    model = dict(good, probe=False, model="m")
+    model["files"] = [dict(good["files"][0], keras_accuracy_ci=[0.7922, 0.8076])]  # 8,000 of 10,000
+    assert "| m | residual Add | 10 | 80.00 ±0.77 | 0 |" in support_table([model])
     bad = json.loads(json.dumps(good))
     bad["files"][0]["engines"]["numpy"] = {"status": "disagrees", "differ": 40}
     bad["exit"], bad["stderr"] = 1, ["fmnist-export: error: boom"]
