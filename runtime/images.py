@@ -66,7 +66,7 @@ def decode_image(data: bytes, name: str = "image", invert: Invert | str = Invert
 def convert(rgb: np.ndarray, invert: Invert | str = Invert.AUTO) -> np.ndarray:
     """uint8 RGB (H, W, 3) → uint8 (28, 28): trim, resize, sharpen, pad, negate, grayscale."""
     Image, _ = _pil()
-    return convert_image(Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB"), invert)
+    return convert_image(Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)), invert)
 
 
 def convert_image(image, invert: Invert | str = Invert.AUTO) -> np.ndarray:
@@ -108,7 +108,7 @@ def _median(values: np.ndarray) -> np.ndarray:
 def trim(rgb: np.ndarray, background: tuple[int, int, int]) -> np.ndarray:
     """The bounding box of pixels farther than 5 % from the background colour (all, if none is)."""
     Image, _ = _pil()
-    box = _content_box(Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB"), background)
+    box = _content_box(Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)), background)
     if box is None:
         return rgb
     left, top, right, bottom = box
