@@ -136,7 +136,7 @@ def base_label(config: SweepConfig) -> str:
 def explain(name: str, curve: dict) -> str:
     """One plain-language paragraph: what the knob does, then what this run measured."""
     h = sweep_space.SPACE[name]
-    points = curve["points"]
+    points = [p for p in curve["points"] if p.get("seed") is None]  # the baseline's extra seeds: below
     if not points:
         return f"**{name}** {h.does}. No finished trial yet."
     best = max(points, key=lambda p: p["val_accuracy"])
