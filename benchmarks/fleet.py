@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from fmnist_edge import plotting
-from fmnist_edge.intervals import accuracy_text, drop_text, verdict
+from fmnist_edge.intervals import scored_cells
 from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.runtime.formats import quantization_label
 from fmnist_edge.reports import write_report
@@ -97,8 +97,7 @@ def fleet_table(fleet: dict) -> str:
                         "–" if speedup is None else f"{speedup:.2f}×"])
             rows.append([where, d["cpu_class"], f"{d['test_images']:,}",
                          f"{v['format']} {quantization_label(v['quantization'])}",
-                         accuracy_text(v["accuracy"], v.get("accuracy_ci")), _drop(v),
-                         verdict(v.get("paired")), *timings,
+                         *scored_cells(v)[:3], *timings,
                          "fastest" if v["model"] == d["fastest"] else ""])
     table = markdown_table(["device", "CPU class", "test images", "variant", "accuracy % ±95 %",
                             "drop pt [95 %]", "drop vs noise", "b1 p50 µs", "img/s", "speed-up vs float32",
@@ -108,12 +107,6 @@ def fleet_table(fleet: dict) -> str:
                     "their timings are the emulator's, so they get no fastest either. Accuracies "
                     "compare only over the same number of test images; ± and [ ] are 95 % intervals, "
                     "a drop paired against the device's own float reference (docs/benchmarks.md).")
-
-
-def _drop(variant: dict) -> str:
-    if variant.get("paired"):
-        return drop_text(variant["paired"])
-    return "–" if variant["drop_points"] is None else f"{variant['drop_points']:+.2f}"
 
 
 def write_fleet(fleet: dict, out: Path) -> list[Path]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fmnist_edge.intervals import accuracy_text, drop_text, verdict
+from fmnist_edge.intervals import SCORED, accuracy_text, drop_text, scored_cells
 from fmnist_edge.runtime.formats import Format, Quantization, quantization_label
 from fmnist_edge.runtime.labels import CLASS_NAMES
 from fmnist_edge.reports import write_report
@@ -32,16 +32,12 @@ def headline(report: dict) -> str:
             continue
         cold = r.get("cold_start") or {}
         rows.append([model_name(r), _f(r["size_bytes"] and r["size_bytes"] / 1024, ".0f"),
-                     accuracy_text(r.get("accuracy"), r.get("accuracy_ci")),
-                     drop_text(r["paired"]) if r.get("paired") else _f(r.get("drop_points"), "+.2f"),
-                     verdict(r.get("paired")),
-                     accuracy_text(r.get("agreement"), r.get("agreement_ci")),
+                     *scored_cells(r),
                      f"{r['latency_us']['p50']:.1f}", _f(r.get("speedup_vs_float"), ".2f", "×"),
                      _f(r.get("speedup_vs_keras_call"), ".1f", "×"), f"{r['throughput_ips']:,.0f}",
                      _f(cold.get("ms"), ".0f"), _f((r.get("first_answer") or {}).get("ms"), ".0f"),
                      _f(cold.get("peak_rss_mb"), ".0f")])
-    return markdown_table(["model", "size KB", "accuracy % ±95 %", "drop pt [95 %]", "drop vs noise",
-                           "agreement % ±95 %", "b1 p50 µs",
+    return markdown_table(["model", "size KB", *SCORED, "b1 p50 µs",
                            "speed-up vs float", "vs Keras call", "img/s", "cold start ms",
                            "first answer ms", "RSS MB"], rows)
 
@@ -56,7 +52,7 @@ def runs_table(report: dict) -> str:
         if r is not None:
             rows.append([run, accuracy_text(r["reference_accuracy"], r.get("reference_accuracy_ci")),
                          f"{r['size_bytes'] / 1024:.0f}", accuracy_text(r["accuracy"], r.get("accuracy_ci")),
-                         drop_text(r["paired"]) if r.get("paired") else _f(r["drop_points"], "+.2f"),
+                         drop_text(r.get("paired"), r["drop_points"]),
                          f"{r['latency_us']['p50']:.1f}", f"{r['throughput_ips']:,.0f}"])
     return markdown_table(["run", "float accuracy % ±95 %", "int8 TFLite KB", "int8 accuracy % ±95 %",
                            "int8 drop pt [95 %]", "int8 b1 p50 µs", "int8 img/s"], rows)

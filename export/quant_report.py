@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fmnist_edge.intervals import accuracy_text, drop_text, verdict
+from fmnist_edge.intervals import SCORED as SCORED_CELLS
+from fmnist_edge.intervals import scored_cells
 from fmnist_edge.tables import markdown_table
 
 from .layer_error import layer_table
@@ -72,14 +73,7 @@ def _noise_words(note: dict) -> str:
     return f"Within the noise: {note['why']}{counts}."
 
 
-SCORED = ["validation accuracy % ±95 %", "drop pt [95 %]", "drop vs noise", "agreement % ±95 %"]
-
-
-def scored_cells(v: dict) -> list[str]:
-    """A validation score's cells: accuracy ±, the paired drop with its interval and verdict, agreement ±."""
-    return [accuracy_text(v["accuracy"], v.get("accuracy_ci")),
-            drop_text(v["paired"]) if v.get("paired") else f"{v['drop_points']:+.2f}",
-            verdict(v.get("paired")), accuracy_text(v["agreement"], v.get("agreement_ci"))]
+SCORED = ["validation " + SCORED_CELLS[0], *SCORED_CELLS[1:]]
 
 
 def _steps(steps: list[dict]) -> str:

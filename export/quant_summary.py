@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fmnist_edge.intervals import accuracy_text, drop_text, verdict
+from fmnist_edge.intervals import SCORED, accuracy_text, scored_cells
 from fmnist_edge.runtime import cliutil, system
 from fmnist_edge.tables import markdown_table
 
@@ -33,17 +33,14 @@ def summary(manifest: dict) -> str:
             worst = (e.get("layer_error") or {}).get("layers") or [{}]
             latency = e.get("latency_us", {}).get("ratio")
             check = e["check"]
-            rows.append([e["file"], accuracy_text(check["accuracy"], check.get("accuracy_ci")),
-                         drop_text(check["paired"]) if check.get("paired") else f"{check['drop_points']:+.2f}",
-                         verdict(check.get("paired")), accuracy_text(check["agreement"], check.get("agreement_ci")),
+            rows.append([e["file"], *scored_cells(check),
                          ", ".join(e.get("float_layers", [])) or "none",
                          f"{worst[0].get('layer', '–')} {worst[0].get('rank_db', float('nan')):.1f} dB",
                          f"{latency:.2f}×" if latency else "–",
                          (e.get("calibration") or {}).get("method", "–") + " "
                          + str((e.get("calibration") or {}).get("samples", ""))])
     check = next(e["check"] for e in manifest["artifacts"] if e.get("check"))
-    table = markdown_table(["file", "test accuracy % ±95 %", "drop pt [95 %]", "drop vs noise",
-                            "agreement % ±95 %", "float layers", "worst quantized layer (SQNR)",
+    table = markdown_table(["file", "test " + SCORED[0], *SCORED[1:], "float layers", "worst quantized layer (SQNR)",
                             "latency vs full int8", "calibration"], rows, "lrrlrllrl")
     return (f"{table}\n\nKeras float: {accuracy_text(check['reference_accuracy'], check.get('reference_accuracy_ci'))} "
             f"% on the {check.get('test_images', 10000):,} test images; ± and [ ] are 95 % intervals, the drop "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fmnist_edge.intervals import accuracy_text, drop_text, verdict
+from fmnist_edge.intervals import SCORED, accuracy_text, scored_cells
 from fmnist_edge.runtime.formats import Quantization, quantization_label
 from fmnist_edge.tables import markdown_table
 
@@ -17,17 +17,13 @@ def artifacts_table(manifest: dict) -> str:
     for e in manifest["artifacts"]:
         base = float_size.get(e["format"])
         check = e.get("check")
-        figures = ([accuracy_text(check["accuracy"], check.get("accuracy_ci")),
-                    drop_text(check["paired"]) if check.get("paired") else f"{check['drop_points']:+.2f}",
-                    verdict(check.get("paired")), accuracy_text(check["agreement"], check.get("agreement_ci")),
-                    "pass" if check['passed'] else "FAIL"]
+        figures = ([*scored_cells(check), "pass" if check['passed'] else "FAIL"]
                    if check else ["–", "–", "–", "–", "not run"])
         rows.append([e["file"], e["format"], _quant_label(e), e["input"]["dtype"],
                      f"{e['size_bytes'] / 1024:.0f}",
                      f"{e['size_bytes'] / base * 100:.1f} %" if base else "–", *figures])
     table = markdown_table(["file", "format", "quantization", "input", "size KB", "vs float32",
-                            "test accuracy % ±95 %", "drop pt [95 %]", "drop vs noise", "agreement % ±95 %",
-                            "check"], rows, "llllrrrrlrl")
+                            "test " + SCORED[0], *SCORED[1:], "check"], rows, "llllrrrrlrl")
     check = next((e["check"] for e in manifest["artifacts"] if e.get("check")), None)
     if check is not None:
         table += (f"\n\nReference: the Keras float model, "

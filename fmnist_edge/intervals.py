@@ -195,10 +195,13 @@ def accuracy_text(accuracy: float | None, ci) -> str:
     return f"{accuracy * 100:.2f}" + (f" {plus_minus(ci)}" if ci else "")
 
 
-def drop_text(paired: dict | None) -> str:
-    """``+0.02 [−0.10, +0.14]``: the drop and its paired 95 % interval, in points."""
+def drop_text(paired: dict | None, drop_points: float | None = None) -> str:
+    """``+0.02 [−0.10, +0.14]``: the drop and its paired 95 % interval, in points.
+
+    Without a paired record (a report written before intervals) the bare ``drop_points``.
+    """
     if not paired:
-        return "–"
+        return "–" if drop_points is None else f"{drop_points:+.2f}"
     low, high = paired["drop_ci_points"]
     return f"{paired['drop_points']:+.2f} [{low:+.2f}, {high:+.2f}]"
 
@@ -212,3 +215,13 @@ def verdict(paired: dict | None) -> str:
     if not paired["distinguishable"]:
         return f"within noise ({shown})"
     return f"{'a real drop' if paired['drop_points'] > 0 else 'a real gain'} ({shown})"
+
+
+SCORED = ["accuracy % ±95 %", "drop pt [95 %]", "drop vs noise", "agreement % ±95 %"]
+
+
+def scored_cells(score: dict) -> list[str]:
+    """The four cells of a score against its reference: accuracy ±, paired drop, verdict, agreement ±."""
+    return [accuracy_text(score.get("accuracy"), score.get("accuracy_ci")),
+            drop_text(score.get("paired"), score.get("drop_points")), verdict(score.get("paired")),
+            accuracy_text(score.get("agreement"), score.get("agreement_ci"))]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fmnist_edge.intervals import accuracy_text
-from fmnist_edge.metrics import accuracy_ci, confusion_matrix, per_class
+from fmnist_edge.metrics import confusion_matrix, mean_accuracy_ci, per_class
 from fmnist_edge.runtime import atomic
 from fmnist_edge.runtime.dataset import FashionMNIST, load_fashion_mnist
 
@@ -78,14 +78,10 @@ def _metrics(config: TrainConfig, data: FashionMNIST, result) -> dict:
 
 
 def _intervals(scores: dict, data: FashionMNIST, config: TrainConfig, test_predictions) -> dict:
-    """Wilson 95 % intervals of the train, validation and test accuracies, and per test class.
-
-    The scores are means of right answers (float64), so times the image count, rounded, they are
-    the counts again.
-    """
+    """Wilson 95 % intervals of the train, validation and test accuracies, and per test class."""
     counts = {"train": len(data.y_train) - config.validation_size, "val": config.validation_size,
               "test": len(data.y_test)}
-    out = {f"{split}_accuracy_ci": accuracy_ci(round(scores[f"{split}_accuracy"] * n), n)
+    out = {f"{split}_accuracy_ci": mean_accuracy_ci(scores[f"{split}_accuracy"], n)
            for split, n in counts.items() if f"{split}_accuracy" in scores and n}
     if test_predictions is not None:
         out["per_class_test"] = per_class(data.y_test, test_predictions)

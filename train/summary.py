@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fmnist_edge import readme
 from fmnist_edge.intervals import accuracy_text, seeds
-from fmnist_edge.metrics import accuracy_ci
+from fmnist_edge.metrics import mean_accuracy_ci
 from fmnist_edge.runtime import cliutil
 from fmnist_edge.runtime.errors import FmnistError
 from fmnist_edge.tables import markdown_table
@@ -111,11 +111,10 @@ def _tutorial(group: list[dict], low: float, high: float) -> str:
 
 def _test_ci(run: dict) -> list[float] | None:
     """The run's test interval; for a run trained before intervals were written, from its accuracy
-    and test count (a mean of right answers: times the count it is the count, so exact)."""
+    and test count."""
     if run.get("test_accuracy_ci"):
         return run["test_accuracy_ci"]
-    n = (run.get("dataset") or {}).get("test")
-    return accuracy_ci(round(run["test_accuracy"] * n), n) if n else None
+    return mean_accuracy_ci(run["test_accuracy"], (run.get("dataset") or {}).get("test"))
 
 
 def _pct(x: float) -> str:

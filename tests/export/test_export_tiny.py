@@ -237,7 +237,8 @@ def test_a_dynamic_range_file_has_its_error_per_layer(exported):
     sample = np.random.default_rng(0).random((150, 28, 28, 1), np.float32)
     floats, dynamic = (out / "model_float32.tflite").read_bytes(), (out / "model_dynamic.tflite").read_bytes()
     error = dynamic_error(floats, dynamic, sample, names)
-    rows = {r["layer"]: r for r in error["layers"]}
+    # Keras numbers its layer names per process (conv2d_3 after other tests built models): by kind
+    rows = {r["layer"].rstrip("_0123456789"): r for r in error["layers"]}
     assert rows["conv2d"]["added_db"] == 200.0  # 18 weights: the converter keeps under 1,024 float
     assert 20 < rows["dense"]["added_db"] < 100  # its 3,380 weights are int8
     assert error["images"] == 150 and [r["rank_db"] for r in error["layers"]] == sorted(

@@ -2,7 +2,8 @@ import numpy as np
 
 import pytest
 
-from fmnist_edge.metrics import agreement, compare, confusion_matrix, paired, per_class_accuracy
+from fmnist_edge.metrics import (accuracy_ci, agreement, compare, confusion_matrix, mean_accuracy_ci, paired,
+                                 per_class_accuracy)
 
 
 def test_agreement_counts_drop_and_changed_images():
@@ -41,3 +42,10 @@ def test_paired_counts_the_four_cells_of_two_models_answers():
         paired([True], [True, False])
     facts = agreement(np.array([0, 1, 2, 0, 4]), np.array([0, 1, 2, 3, 4]), np.array([0, 1, 2, 3, 0]))
     assert facts["paired"]["only_reference_right"] == 1 and facts["paired"]["only_model_right"] == 1
+
+
+def test_mean_accuracy_ci_recovers_the_count_from_a_float32_mean():
+    right, n = 54_999, 55_000
+    mean = float(np.float32(right / n))  # Keras reports float32 means
+    assert mean_accuracy_ci(mean, n) == accuracy_ci(right, n)
+    assert mean_accuracy_ci(0.9, None) is None and mean_accuracy_ci(0.9, 0) is None

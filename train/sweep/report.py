@@ -10,7 +10,7 @@ import datetime
 from pathlib import Path
 
 from fmnist_edge.intervals import accuracy_text, newcombe_unpaired, seeds, t_quantile
-from fmnist_edge.metrics import accuracy_ci
+from fmnist_edge.metrics import mean_accuracy_ci
 from fmnist_edge.reports import write_report
 from fmnist_edge.tables import markdown_table
 
@@ -225,7 +225,7 @@ def _validation_images(report: dict) -> int:
 
 def _val(accuracy: float, n: int) -> str:
     """``89.52 ±0.85``: a validation accuracy with its Wilson interval on ``n`` images."""
-    return accuracy_text(accuracy, accuracy_ci(round(accuracy * n), n))
+    return accuracy_text(accuracy, mean_accuracy_ci(accuracy, n))
 
 
 def readme_block(report: dict) -> str:
