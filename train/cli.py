@@ -47,6 +47,9 @@ def _add_network(add) -> None:
         "first block, the next two get 2× and 4× (default: 32 seed-cnn; edge-cnn: --block-filters)")
     add("--block-filters", type=cliutil.int_list, default=None, metavar="N,N,N",
         help="edge-cnn: filters of its three conv blocks, stem first (default: 32,32,64)")
+    add("--global-pool", action=argparse.BooleanOptionalAction, default=False,
+        help="edge-cnn: average each channel of the last block (global average pooling) instead "
+        "of max-pooling and flattening it; a 4× smaller dense head (default: off)")
     add("--kernel-size", type=cliutil.positive_int, default=3,
         help="CNN: height = width of each conv filter in pixels (default: %(default)s)")
     add("--pool-size", type=cliutil.positive_int, default=2,
@@ -80,6 +83,11 @@ def _add_training(add) -> None:
     add("--erasing", action=argparse.BooleanOptionalAction, default=None,
         help="blank one random rectangle (2–40 %% of the image) on half the training images "
         "(random erasing; default: on for edge-cnn, off otherwise)")
+    add("--flip", action=argparse.BooleanOptionalAction, default=None,
+        help="flip half the training images left to right (default: off)")
+    add("--ema", type=cliutil.unit_float, default=0.0, metavar="MOMENTUM",
+        help="keep an exponential moving average of the weights with this momentum per step "
+        "(e.g. 0.999: about the last 1,000 steps) and ship it; 0 = off (default: %(default)s)")
     add("--dropout", type=cliutil.unit_float, default=0.0,
         help="fraction of each dense layer's inputs zeroed at random while training, so no "
         "neuron can rely on one feature (default: %(default)s)")
@@ -110,6 +118,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         kernel_initializer=args.kernel_initializer, dense_units=args.dense_units,
         optimizer=args.optimizer, learning_rate=args.learning_rate, momentum=args.momentum,
         epochs=args.epochs, batch_size=args.batch_size, augment=args.augment, erasing=args.erasing,
+        flip=args.flip, ema=args.ema, global_pool=args.global_pool,
         schedule=args.schedule, dropout=args.dropout, label_smoothing=args.label_smoothing,
         seed=args.seed,
         early_stopping_patience=args.early_stopping_patience)

@@ -45,9 +45,10 @@ def build_edge_cnn(config: TrainConfig) -> keras.Model:
                                 kernel_initializer=c.kernel_initializer.value, name=f"conv{i + 1}")(x)
         x = keras.layers.BatchNormalization(name=f"bn{i + 1}")(x)
         x = keras.layers.Activation(c.activation.value, name=f"act{i + 1}")(x)
-        if i:
+        if i == 1 or (i == 2 and not c.global_pool):
             x = keras.layers.MaxPooling2D(c.pool_size, name=f"pool{i + 1}")(x)
-    layers = [keras.layers.Flatten(name="flatten")]
+    layers = [keras.layers.GlobalAveragePooling2D(name="global_pool") if c.global_pool
+              else keras.layers.Flatten(name="flatten")]
     return _with_head(inputs, layers, c, "edge_cnn", start=x)
 
 
@@ -106,12 +107,14 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int = 1):
 def make_optimizer(config: TrainConfig, steps_per_epoch: int = 1) -> keras.optimizers.Optimizer:
     """The optimizer with the config's learning rate or schedule (and momentum, for SGD)."""
     c = config.resolved()
-    rate = learning_rate(c, steps_per_epoch)
+    # Keras swaps the averaged weights in when fit ends (finalize_variable_values)
+    common = {"learning_rate": learning_rate(c, steps_per_epoch), "use_ema": c.ema > 0,
+              "ema_momentum": c.ema or 0.99}
     if c.optimizer is Optimizer.SGD:
-        return keras.optimizers.SGD(learning_rate=rate, momentum=c.momentum)
+        return keras.optimizers.SGD(momentum=c.momentum, **common)
     if c.optimizer is Optimizer.RMSPROP:
-        return keras.optimizers.RMSprop(learning_rate=rate)
-    return keras.optimizers.Adam(learning_rate=rate)
+        return keras.optimizers.RMSprop(**common)
+    return keras.optimizers.Adam(**common)
 
 
 def count_macs(model: keras.Model) -> int:

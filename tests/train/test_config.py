@@ -41,3 +41,14 @@ def test_regularizers_default_off_for_the_tutorial_and_are_checked():
         TrainConfig(dropout=1.0).validate()
     with pytest.raises(FmnistError, match="--label-smoothing -0.1 must be in"):
         TrainConfig(label_smoothing=-0.1).validate()
+
+
+def test_a_config_written_before_flip_ema_and_global_pool_means_them_off():
+    old = TrainConfig(model=ModelKind.EDGE_CNN).resolved().to_json()
+    for key in ("flip", "ema", "global_pool"):
+        del old[key]
+    config = TrainConfig.from_json(old)
+    assert (config.flip, config.ema, config.global_pool) == (False, 0.0, False)
+    assert TrainConfig.from_json({"model": "edge-cnn"}).flip is False  # absent: as trained then
+    with pytest.raises(FmnistError, match="--ema 1.0 must be in"):
+        TrainConfig(ema=1.0).validate()

@@ -5,6 +5,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from fmnist_edge.runtime.errors import FmnistError  # noqa: E402
 from fmnist_edge.train.config import Activation, ModelKind, Optimizer, TrainConfig  # noqa: E402
 from fmnist_edge.train.models import build_model, count_macs  # noqa: E402
 
@@ -179,3 +180,41 @@ def test_augmentation_is_the_same_for_the_same_seed():
     first = images(0)
     assert np.array_equal(first, images(0))  # same seed: the same shifts and erased patches
     assert not np.array_equal(first, images(1))
+
+
+def test_flips_mirror_about_half_the_training_images():
+    from fmnist_edge.train.fit import augmented
+
+    x = np.zeros((512, 28, 28, 1), np.float32)
+    x[:, 10:18, 2:8] = 1.0  # a bar near the left edge
+    y = np.eye(10, dtype=np.float32)[np.arange(512) % 10]
+    config = TrainConfig(model=ModelKind.EDGE_CNN, batch_size=128, augment=False, erasing=False, flip=True)
+    images = np.concatenate([np.asarray(b[0]) for b in augmented(x, y, config)])
+    mirrored = np.array([np.array_equal(a, x[0][:, ::-1]) for a in images])
+    kept = np.array([np.array_equal(a, x[0]) for a in images])
+    assert (mirrored | kept).all() and 0.4 < mirrored.mean() < 0.6
+
+
+def test_global_pool_averages_the_last_block_and_shrinks_the_head():
+    model = build_model(TrainConfig(model=ModelKind.EDGE_CNN, block_filters=(16, 32, 64), global_pool=True))
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds.count("MaxPooling2D") == 1 and "GlobalAveragePooling2D" in kinds and "Flatten" not in kinds
+    assert model.layers[-2].kernel.shape == (64, 128)  # one input per channel, not 3·3·64
+    with pytest.raises(FmnistError, match="edge-cnn only"):
+        TrainConfig(global_pool=True).validate()
+
+
+def test_ema_ships_the_averaged_weights():
+    x = np.random.default_rng(0).random((256, 28, 28, 1), np.float32)
+    y = np.eye(10, dtype=np.float32)[np.arange(256) % 10]
+
+    def trained(ema: float):
+        keras.utils.set_random_seed(0)
+        model = build_model(TrainConfig(model=ModelKind.ANN, dense_units=(8,), ema=ema), steps_per_epoch=8)
+        model.fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle=False)
+        return model
+
+    averaged, last = trained(0.9), trained(0.0)
+    assert averaged.optimizer.use_ema and averaged.optimizer.ema_momentum == 0.9
+    assert not last.optimizer.use_ema
+    assert not np.allclose(averaged.layers[-1].get_weights()[0], last.layers[-1].get_weights()[0])

@@ -296,3 +296,19 @@ def test_each_effect_is_set_against_the_baselines_seed_to_seed_spread():
         explain("filters", curve)
     curve["spread"] = None
     assert "cannot be told: the tutorial was trained with one seed" in explain("filters", curve)
+
+
+def test_flip_ema_and_global_pool_are_sweepable_and_print_as_options():
+    from fmnist_edge.train import cli
+    from fmnist_edge.train.sweep import space as sweep_space
+    from fmnist_edge.train.sweep.report import _flags
+
+    names = sweep_space.parse_names("flip,ema,global_pool", ModelKind.EDGE_CNN)
+    base = SweepConfig(model=ModelKind.EDGE_CNN, names=names).base()
+    trial = sweep_space.apply(base, {"flip": "on", "ema": 0.999, "global_pool": "on"}).resolved()
+    assert (trial.flip, trial.ema, trial.global_pool) == (True, 0.999, True)
+    text = _flags({"flip": "on", "ema": 0.999, "global_pool": "on"})
+    config = cli.config_from_args(cli.build_parser().parse_args(["--model", "edge-cnn", *text.split()]))
+    assert (config.flip, config.ema, config.global_pool) == (True, 0.999, True)
+    with pytest.raises(FmnistError, match="edge-cnn only"):
+        sweep_space.parse_names("global_pool", ModelKind.SEED_CNN)

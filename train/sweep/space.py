@@ -77,17 +77,26 @@ SPACE = {h.name: h for h in (
     Hyperparameter("erasing", ("off", "on"), does="random erasing: blank one rectangle (2–40 % "
                    "of the image) on half the training images, so the model must recognize a "
                    "garment from any part of it"),
+    Hyperparameter("flip", ("off", "on"), does="flip half the training images left to right: "
+                   "a mirrored shirt is still a shirt, so the model sees twice the variety"),
+    Hyperparameter("ema", (0.0, 0.99, 0.999), 0.0, 0.9999, does="ship an exponential moving "
+                   "average of the weights (momentum m per step, about the last 1/(1 − m) steps) "
+                   "instead of the last step's, which smooths out the noise of the final updates"),
+    Hyperparameter("global_pool", ("off", "on"), does="edge-cnn only: average each channel of "
+                   "the last block into one value instead of keeping its 3×3 map, so the dense "
+                   "head has 9× fewer inputs (a smaller file) but loses where a feature was"),
     Hyperparameter("epochs", (1, 2, 3, 6), does="passes over the 55k training images; more passes "
                    "fit the training data better until the model starts to memorize it"),
 )}
 CHOICES = {"activation": Activation, "kernel_initializer": Initializer, "optimizer": Optimizer}
 SEARCHED = ("filters", "kernel_size", "pool_size", "activation", "kernel_initializer", "dense_units",
             "optimizer", "learning_rate", "batch_size", "block_filters", "dropout", "label_smoothing",
-            "erasing")  # epochs: the budget
-EDGE_ONLY = ("block_filters",)
-OPT_IN = ("dropout", "label_smoothing", "erasing")  # varied only when --params names them
-SWITCHES = ("erasing",)  # TrainConfig booleans, written "on"/"off"
-FRACTIONS = ("dropout", "label_smoothing")  # values in [0, 1), 0 = off
+            "erasing", "flip", "ema", "global_pool")  # epochs: the budget
+EDGE_ONLY = ("block_filters", "global_pool")
+# varied only when --params names them
+OPT_IN = ("dropout", "label_smoothing", "erasing", "flip", "ema", "global_pool")
+SWITCHES = ("erasing", "flip", "global_pool")  # TrainConfig booleans, written "on"/"off"
+FRACTIONS = ("dropout", "label_smoothing", "ema")  # values in [0, 1), 0 = off
 
 
 def epochs_values(epochs: int) -> tuple[int, ...]:
