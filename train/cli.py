@@ -88,6 +88,12 @@ def _add_training(add) -> None:
     add("--ema", type=cliutil.unit_float, default=0.0, metavar="MOMENTUM",
         help="keep an exponential moving average of the weights with this momentum per step "
         "(e.g. 0.999: about the last 1,000 steps) and ship it; 0 = off (default: %(default)s)")
+    add("--teacher", action="append", default=None, metavar="RUN_DIR",
+        help="distill from this trained run's model (repeat for several: their probabilities are "
+        "averaged); they make up --teacher-weight of each training image's target (default: none)")
+    add("--teacher-weight", type=cliutil.unit_float, default=0.5, metavar="W",
+        help="with --teacher: the teachers' share of each target, the true label the rest "
+        "(default: %(default)s)")
     add("--dropout", type=cliutil.unit_float, default=0.0,
         help="fraction of each dense layer's inputs zeroed at random while training, so no "
         "neuron can rely on one feature (default: %(default)s)")
@@ -118,7 +124,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         kernel_initializer=args.kernel_initializer, dense_units=args.dense_units,
         optimizer=args.optimizer, learning_rate=args.learning_rate, momentum=args.momentum,
         epochs=args.epochs, batch_size=args.batch_size, augment=args.augment, erasing=args.erasing,
-        flip=args.flip, ema=args.ema, global_pool=args.global_pool,
+        flip=args.flip, ema=args.ema, global_pool=args.global_pool, teacher=tuple(args.teacher or ()),
+        teacher_weight=args.teacher_weight,
         schedule=args.schedule, dropout=args.dropout, label_smoothing=args.label_smoothing,
         seed=args.seed,
         early_stopping_patience=args.early_stopping_patience)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 from fmnist_edge.runtime.errors import FmnistError
 
@@ -85,7 +86,7 @@ RECIPE = {ModelKind.SEED_CNN: Recipe(32, 15, 32, False, False, False, Schedule.C
           ModelKind.ANN: Recipe(32, 15, 32, False, False, False, Schedule.CONSTANT),
           ModelKind.EDGE_CNN: Recipe(32, 60, 128, True, True, False, Schedule.COSINE)}
 # What a config.json written before a field existed meant by its absence: the behaviour of then.
-BEFORE_FIELD = {"flip": False, "ema": 0.0, "global_pool": False}
+BEFORE_FIELD = {"flip": False, "ema": 0.0, "global_pool": False, "teacher": ()}
 # The edge CNN's three conv blocks (stride-2 stem, then 14×14, then 7×7). The stem's width was the
 # one that paid: 16/24/32 gave 91.40/91.66/91.94 % validation accuracy in 12-epoch trials
 # (README "How the edge CNN's recipe was chosen"); 32 costs 2.84 M MACs, and its int8 latency
@@ -127,6 +128,10 @@ class TrainConfig:
     # edge-cnn only: global average pooling of the last block instead of its max pool + flatten
     # (the dense head then sees one value per channel: 4× fewer of its weights at 3×3 maps)
     global_pool: bool = False
+    # knowledge distillation: run folders whose models' averaged probabilities on each (augmented)
+    # training image make up ``teacher_weight`` of its target, the true label the rest
+    teacher: tuple[str, ...] = ()
+    teacher_weight: float = 0.5
     seed: int = 0
     early_stopping_patience: int = 0  # 0 = off, as in the tutorial
     validation_size: int = 5000
@@ -149,7 +154,11 @@ class TrainConfig:
                               "--model edge-cnn only")
         if self.global_pool and self.model is not ModelKind.EDGE_CNN:
             raise FmnistError("--global-pool applies to --model edge-cnn only")
-        for name in ("dropout", "label_smoothing", "ema"):
+        missing = [t for t in self.teacher if not (Path(t) / "model.keras").is_file()]
+        if missing:
+            raise FmnistError(f"--teacher {missing[0]}: no model.keras there (a run folder of "
+                              "fmnist-train, e.g. artifacts/edge-teacher)")
+        for name in ("dropout", "label_smoothing", "ema", "teacher_weight"):
             value = getattr(self, name)
             if not 0 <= value < 1:
                 raise FmnistError(f"--{name.replace('_', '-')} {value} must be in [0, 1)")
@@ -196,6 +205,7 @@ class TrainConfig:
         values = {k: enums[k](v) if k in enums and v is not None else v
                   for k, v in data.items() if k in kinds}
         values = {**BEFORE_FIELD, **values}
+        values["teacher"] = tuple(values.get("teacher") or ())
         for key in ("dense_units", "block_filters"):
             if values.get(key) is not None:
                 values[key] = tuple(values[key])

@@ -218,3 +218,21 @@ def test_ema_ships_the_averaged_weights():
     assert averaged.optimizer.use_ema and averaged.optimizer.ema_momentum == 0.9
     assert not last.optimizer.use_ema
     assert not np.allclose(averaged.layers[-1].get_weights()[0], last.layers[-1].get_weights()[0])
+
+
+def test_distillation_mixes_the_teachers_probabilities_into_the_targets(tiny_run):
+    from fmnist_edge.train.fit import augmented
+
+    teacher = keras.saving.load_model(tiny_run / "model.keras", compile=False)
+    x = np.random.default_rng(0).random((64, 28, 28, 1), np.float32)
+    y = np.eye(10, dtype=np.float32)[np.arange(64) % 10]
+    config = TrainConfig(model=ModelKind.EDGE_CNN, batch_size=32, augment=False, erasing=False,
+                         teacher=(str(tiny_run),), teacher_weight=0.25)
+    for images, targets in augmented(x, y, config):
+        images, targets = np.asarray(images), np.asarray(targets)
+        labels = np.asarray([y[np.flatnonzero((x == image).all(axis=(1, 2, 3)))[0]] for image in images])
+        expected = 0.25 * np.asarray(teacher(images, training=False)) + 0.75 * labels
+        np.testing.assert_allclose(targets, expected, atol=1e-6)
+        np.testing.assert_allclose(targets.sum(axis=1), 1.0, atol=1e-5)
+    with pytest.raises(FmnistError, match="no model.keras there"):
+        TrainConfig(teacher=(str(tiny_run.parent),)).validate()
