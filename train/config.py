@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -154,10 +155,8 @@ class TrainConfig:
                               "--model edge-cnn only")
         if self.global_pool and self.model is not ModelKind.EDGE_CNN:
             raise FmnistError("--global-pool applies to --model edge-cnn only")
-        missing = [t for t in self.teacher if not (Path(t) / "model.keras").is_file()]
-        if missing:
-            raise FmnistError(f"--teacher {missing[0]}: no model.keras there (a run folder of "
-                              "fmnist-train, e.g. artifacts/edge-teacher)")
+        for folder in self.teacher:
+            _check_teacher(Path(folder), self.validation_size)
         for name in ("dropout", "label_smoothing", "ema", "teacher_weight"):
             value = getattr(self, name)
             if not 0 <= value < 1:
@@ -210,3 +209,19 @@ class TrainConfig:
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
         return cls(**values)
+
+
+def _check_teacher(folder: Path, validation_size: int) -> None:
+    """A teacher must be a run folder whose training never saw the student's validation images."""
+    if not (folder / "model.keras").is_file():
+        raise FmnistError(f"--teacher {folder}: no model.keras there (a run folder of fmnist-train)")
+    try:
+        theirs = json.loads((folder / "config.json").read_text()).get("validation_size")
+    except (OSError, ValueError):
+        theirs = None
+    if theirs is None:
+        raise FmnistError(f"--teacher {folder}: no config.json stating its validation split, so "
+                          "it may have learned the validation images")
+    if theirs != validation_size:  # the stratified split is fixed by its size
+        raise FmnistError(f"--teacher {folder}: trained with a validation split of {theirs} images, "
+                          f"not {validation_size}: it may have learned the validation images")

@@ -221,18 +221,29 @@ def test_ema_ships_the_averaged_weights():
 
 
 def test_distillation_mixes_the_teachers_probabilities_into_the_targets(tiny_run):
-    from fmnist_edge.train.fit import augmented
+    from fmnist_edge.train.fit import distilled
 
     teacher = keras.saving.load_model(tiny_run / "model.keras", compile=False)
     x = np.random.default_rng(0).random((64, 28, 28, 1), np.float32)
     y = np.eye(10, dtype=np.float32)[np.arange(64) % 10]
-    config = TrainConfig(model=ModelKind.EDGE_CNN, batch_size=32, augment=False, erasing=False,
-                         teacher=(str(tiny_run),), teacher_weight=0.25)
-    for images, targets in augmented(x, y, config):
-        images, targets = np.asarray(images), np.asarray(targets)
-        labels = np.asarray([y[np.flatnonzero((x == image).all(axis=(1, 2, 3)))[0]] for image in images])
-        expected = 0.25 * np.asarray(teacher(images, training=False)) + 0.75 * labels
-        np.testing.assert_allclose(targets, expected, atol=1e-6)
-        np.testing.assert_allclose(targets.sum(axis=1), 1.0, atol=1e-5)
+    config = TrainConfig(model=ModelKind.EDGE_CNN, teacher=(str(tiny_run), str(tiny_run)), teacher_weight=0.25)
+    targets = distilled(x, y, config)
+    np.testing.assert_allclose(targets, 0.25 * np.asarray(teacher(x, training=False)) + 0.75 * y, atol=1e-6)
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, atol=1e-5)
     with pytest.raises(FmnistError, match="no model.keras there"):
         TrainConfig(teacher=(str(tiny_run.parent),)).validate()
+
+
+def test_a_teacher_must_not_have_seen_the_validation_images(tiny_run, tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / "teacher"
+    shutil.copytree(tiny_run, folder)
+    (folder / "config.json").write_text(json.dumps(TrainConfig(validation_size=5000).to_json()))
+    TrainConfig(teacher=(str(folder),)).validate()
+    with pytest.raises(FmnistError, match="validation split of 5000 images, not 4000"):
+        TrainConfig(teacher=(str(folder),), validation_size=4000).validate()
+    (folder / "config.json").unlink()
+    with pytest.raises(FmnistError, match="no config.json stating its validation split"):
+        TrainConfig(teacher=(str(folder),)).validate()
