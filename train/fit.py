@@ -43,7 +43,7 @@ def fit(config: TrainConfig, data: FashionMNIST, verbose: int | str = "auto", te
     keras.utils.set_random_seed(config.seed)  # same seed → same initial weights and shuffling
     train_idx, val_idx = stratified_split(data.y_train, config.validation_size)
     x_tr, y_tr = to_model_input(data.x_train[train_idx]), _one_hot(data.y_train[train_idx])
-    targets = distilled(x_tr, y_tr, config) if config.teacher else y_tr
+    targets = distilled(x_tr, y_tr, config) if config.teacher and config.teacher_weight else y_tr
     x_val, y_val = to_model_input(data.x_train[val_idx]), _one_hot(data.y_train[val_idx])
     steps = -(-len(x_tr) // config.batch_size)
     model = build_model(config, steps)

@@ -312,3 +312,20 @@ def test_flip_ema_and_global_pool_are_sweepable_and_print_as_options():
     assert (config.flip, config.ema, config.global_pool) == (True, 0.999, True)
     with pytest.raises(FmnistError, match="edge-cnn only"):
         sweep_space.parse_names("global_pool", ModelKind.SEED_CNN)
+
+
+def test_teacher_weight_needs_teachers_and_reaches_every_trial(tmp_path):
+    with pytest.raises(FmnistError, match="teacher_weight needs --teacher"):
+        sweep_cli.config_from_args(sweep_cli.build_parser().parse_args(
+            ["--model", "edge-cnn", "--params", "teacher_weight"]))
+    args = sweep_cli.build_parser().parse_args(["--model", "edge-cnn", "--params", "teacher_weight",
+                                                "--teacher", str(tmp_path / "t1"), "--teacher", "t2"])
+    config = sweep_cli.config_from_args(args)
+    assert config.teacher == (str(tmp_path / "t1"), "t2") and config.base().teacher == config.teacher
+    assert type(config).from_json(json.loads(json.dumps(config.to_json()))) == config
+    from fmnist_edge.train.sweep import space as sweep_space
+    from fmnist_edge.train.sweep.report import command
+
+    off = sweep_space.apply(config.base(), {"teacher_weight": 0.0}).resolved()
+    assert off.teacher == config.teacher and off.teacher_weight == 0.0  # trained on labels alone
+    assert f"--teacher {tmp_path / 't1'} --teacher t2" in command(config)

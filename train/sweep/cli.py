@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from fmnist_edge.runtime import cliutil
+from fmnist_edge.runtime.errors import FmnistError
 
 from ..config import ModelKind
 
@@ -38,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="start from VALUE instead of the recipe's (tutorial's) value of NAME; repeatable")
     _add_study_options(p)
     add("--seed", type=cliutil.non_negative_int, default=0, help="training and sampler seed (default: 0)")
+    add("--teacher", action="append", default=None, metavar="RUN_DIR",
+        help="every trial distills from this trained run (repeatable; see fmnist-train --teacher); "
+        "vary teacher_weight to measure what it gives (default: none)")
     add("--baseline-seeds", type=cliutil.positive_int, default=BASELINE_SEEDS, metavar="N",
         help="ablation: train the baseline with N seeds (--seed, --seed + 1, …) so each effect is "
         "set against the seed-to-seed spread; 1 skips that (default: %(default)s)")
@@ -88,10 +92,13 @@ def config_from_args(args: argparse.Namespace):
     for setting in args.set:
         space = sweep_space.with_setting(space, setting)
     base = dict(sweep_space.base_setting(setting, args.model) for setting in args.base)
-    return SweepConfig(Mode(args.mode), args.model, sweep_space.parse_names(args.params, args.model), space,
+    names = sweep_space.parse_names(args.params, args.model)
+    if "teacher_weight" in names + tuple(base) and not args.teacher:
+        raise FmnistError("teacher_weight needs --teacher RUN_DIR: the trained run(s) to distill from")
+    return SweepConfig(Mode(args.mode), args.model, names, space,
                        args.epochs, args.trials, args.storage, args.study, args.workers,
                        Budget(args.max_params, args.max_macs, args.max_int8_kb), args.seed, args.data,
-                       base, args.heartbeat, args.baseline_seeds)
+                       base, args.heartbeat, args.baseline_seeds, tuple(args.teacher or ()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,6 +87,7 @@ def command(config: SweepConfig) -> str:
         elif config.mode is Mode.SEARCH and (h.low, h.high) != (default.low, default.high):
             words.append(f"--set {name}={h.low}:{h.high}")
     words += [f"--base {k}={v}" for k, v in config.base_overrides.items()]
+    words += [f"--teacher {folder}" for folder in config.teacher]
     if config.mode is Mode.SEARCH:
         words.append(f"--trials {config.trials}")
     elif config.baseline_seeds != BASELINE_SEEDS:

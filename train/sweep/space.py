@@ -85,18 +85,21 @@ SPACE = {h.name: h for h in (
     Hyperparameter("global_pool", ("off", "on"), does="edge-cnn only: average each channel of "
                    "the last block into one value instead of keeping its 3×3 map, so the dense "
                    "head has 9× fewer inputs (a smaller file) but loses where a feature was"),
+    Hyperparameter("teacher_weight", (0.0, 0.5, 0.8), 0.0, 0.9, does="with fmnist-sweep "
+                   "--teacher: the share of each training target that the teacher models' "
+                   "probabilities make up (distillation; 0 = the true labels only)"),
     Hyperparameter("epochs", (1, 2, 3, 6), does="passes over the 55k training images; more passes "
                    "fit the training data better until the model starts to memorize it"),
 )}
 CHOICES = {"activation": Activation, "kernel_initializer": Initializer, "optimizer": Optimizer}
 SEARCHED = ("filters", "kernel_size", "pool_size", "activation", "kernel_initializer", "dense_units",
             "optimizer", "learning_rate", "batch_size", "block_filters", "dropout", "label_smoothing",
-            "erasing", "flip", "ema", "global_pool")  # epochs: the budget
+            "erasing", "flip", "ema", "global_pool", "teacher_weight")  # epochs: the budget
 EDGE_ONLY = ("block_filters", "global_pool")
 # varied only when --params names them
-OPT_IN = ("dropout", "label_smoothing", "erasing", "flip", "ema", "global_pool")
+OPT_IN = ("dropout", "label_smoothing", "erasing", "flip", "ema", "global_pool", "teacher_weight")
 SWITCHES = ("erasing", "flip", "global_pool")  # TrainConfig booleans, written "on"/"off"
-FRACTIONS = ("dropout", "label_smoothing", "ema")  # values in [0, 1), 0 = off
+FRACTIONS = ("dropout", "label_smoothing", "ema", "teacher_weight")  # values in [0, 1), 0 = off
 
 
 def epochs_values(epochs: int) -> tuple[int, ...]:

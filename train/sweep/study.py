@@ -62,6 +62,8 @@ class SweepConfig:
     # ablation: the baseline trained with this many seeds, so each hyperparameter's effect is set
     # against the seed-to-seed spread (2 trials more than one seed, of ~30 in the default plan)
     baseline_seeds: int = BASELINE_SEEDS
+    # run folders every trial distills from (its teacher_weight says how much; 0 = not at all)
+    teacher: tuple[str, ...] = ()
 
     @property
     def study_name(self) -> str:
@@ -70,7 +72,8 @@ class SweepConfig:
 
     def base(self) -> TrainConfig:
         """The starting configuration: the model kind's recipe with the sweep's epoch budget."""
-        recipe = TrainConfig(model=self.model, epochs=self.epochs, seed=self.seed).resolved()
+        recipe = TrainConfig(model=self.model, epochs=self.epochs, seed=self.seed,
+                             teacher=tuple(self.teacher)).resolved()
         return sweep_space.apply(recipe, self.base_overrides).resolved()
 
     def to_json(self) -> dict:
@@ -86,7 +89,8 @@ class SweepConfig:
         space = {k: sweep_space.Hyperparameter(**{**v, "values": tuple(v["values"])})
                  for k, v in data["space"].items()}
         return cls(**{**data, "mode": Mode(data["mode"]), "model": ModelKind(data["model"]),
-                      "names": tuple(data["names"]), "space": space, "budget": Budget(**data["budget"])})
+                      "names": tuple(data["names"]), "space": space, "budget": Budget(**data["budget"]),
+                      "teacher": tuple(data.get("teacher", ()))})
 
 
 def open_study(config: SweepConfig, create: bool = True):
