@@ -17,7 +17,7 @@ UPDATE_DOCS ?=
 RUN := artifacts/seed-cnn
 EDGE := artifacts/edge-cnn
 
-.PHONY: run docs numpy-check test setup venv data qemu sshd browser postgres train edge-seeds runs export bench pi-check pi-matrix sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help gallery
+.PHONY: run docs numpy-check test setup venv data qemu sshd browser postgres train edge-teacher edge-seeds runs export bench pi-check pi-matrix sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help gallery
 
 help:
 	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)) and"
@@ -129,6 +129,19 @@ train: setup
 	  $(VENV)/bin/fmnist-train --model ann --seed $$s --name $$name; \
 	done
 	$(VENV)/bin/fmnist-train --model edge-cnn --seed 0 --name edge-cnn
+
+# The edge CNN's teachers (distillation, fmnist-train --teacher): three seeds of its previous
+# recipe, pinned here by its flags (32-32-64 blocks, a 128-unit head, no flips, 60 epochs), which
+# score 94.08 % on the validation split as an ensemble (93.0-93.3 % alone); each trains in 14-16
+# min on the 2-core AMD EPYC, once: a seed whose model.keras exists is not trained again.
+TEACHER_SEEDS ?= 0 1 2
+TEACHER_FLAGS := --model edge-cnn --block-filters 32,32,64 --dense-units 128 --no-flip --epochs 60 \
+  --batch-size 128 --augment --erasing --schedule cosine --optimizer adam --learning-rate 0.003
+edge-teacher: setup
+	@set -e; for s in $(TEACHER_SEEDS); do \
+	  [ -f artifacts/edge-teacher-seed$$s/model.keras ] || \
+	  $(VENV)/bin/fmnist-train $(TEACHER_FLAGS) --seed $$s --name edge-teacher-seed$$s; \
+	done
 
 # More seeds of the edge CNN (about 13 min each on 2 cores), for its spread between seeds.
 EDGE_SEEDS ?= 1 2
