@@ -45,6 +45,29 @@ def pareto(report: dict, plt, path: Path) -> Path:
     return plotting.save(fig, plt, path)
 
 
+def int8_models(report: dict, plt, path: Path) -> Path:
+    """Every model's int8 files: test accuracy (95 % interval as an error bar) vs batch-1 p50."""
+    records = [r for r in _first_thread(report) if r["quantization"] == Quantization.INT8]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for i, fmt in enumerate((Format.TFLITE, Format.ONNX)):
+        mine = [r for r in records if r["format"] == fmt]
+        if not mine:
+            continue
+        x = [r["latency_us"]["p50"] for r in mine]
+        y = [r["accuracy"] * 100 for r in mine]
+        low = [(r["accuracy"] - (r.get("accuracy_ci") or [r["accuracy"]] * 2)[0]) * 100 for r in mine]
+        high = [((r.get("accuracy_ci") or [r["accuracy"]] * 2)[1] - r["accuracy"]) * 100 for r in mine]
+        ax.errorbar(x, y, yerr=[low, high], fmt="o", capsize=4, color=f"C{i}", label=f"{fmt.value} int8")
+        for r, xi, yi in zip(mine, x, y):
+            ax.annotate(f"{r.get('label') or 'model'} ({r['size_bytes'] / 1024:.0f} KB)", (xi, yi),
+                        textcoords="offset points", xytext=(7, -3), fontsize=8)
+    ax.set(xlabel="batch-1 latency p50 (µs, one thread, lower is better)", ylabel="test accuracy %",
+           title=f"int8 models: accuracy (95 % interval) vs latency, {report['environment']['cpu']}")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return plotting.save(fig, plt, path)
+
+
 def distributions(report: dict, plt, path: Path) -> Path:
     """Batch-1 latency histograms of every model at the first thread count."""
     records = _first_thread(report)
@@ -92,6 +115,7 @@ def save_plots(report: dict, out: Path) -> list[Path]:
     """Write the PNGs into ``out``: four, or two when no model had a reference to compare with."""
     plt = plotting.pyplot()
     written = [pareto(report, plt, out / "benchmark_pareto.png"),
+               int8_models(report, plt, out / "benchmark_int8.png"),
                distributions(report, plt, out / "benchmark_latency.png")]
     if _compared(report):
         written += [per_class(report, plt, out / "benchmark_per_class.png"),

@@ -19,7 +19,7 @@ def test_quick_run_writes_every_report(export_dir, tmp_path, capsys):
     out = tmp_path / "reports"
     assert cli.main([str(export_dir), *FAST, "--out", str(out)]) == 0
     written = sorted(p.name for p in out.iterdir())
-    assert written == sorted(["benchmark.json", "benchmark.md", "benchmark_confusion_diff.png",
+    assert written == sorted(["benchmark.json", "benchmark.md", "benchmark_confusion_diff.png", "benchmark_int8.png",
                               "benchmark_latency.png", "benchmark_per_class.png", "benchmark_pareto.png"])
     report = json.loads((out / "benchmark.json").read_text())
     assert report["schema"] == 1 and report["quick"] is True
