@@ -36,7 +36,8 @@ def build_edge_cnn(config: TrainConfig) -> keras.Model:
     leaves a 3×3×4f map for the dense head (128 units). Batch norm is folded into the
     convolutions when the model is exported, so it costs nothing at inference. With 32/32/64:
     104 k parameters and 2.84 M MACs, yet faster in int8 than the tutorial CNN's 736 k MACs,
-    whose first conv runs on a one-channel 26×26 grid that int8 kernels handle poorly.
+    whose first conv runs on a one-channel 26×26 grid that int8 kernels handle poorly. With
+    ``global_pool`` the last block is averaged per channel instead of pooled and flattened.
     """
     c = config.resolved()
     x = inputs = keras.Input(INPUT_SHAPE, name="image")
