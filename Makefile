@@ -27,6 +27,7 @@ help:
 	@echo "             of README.md and docs/ (other targets touch them only with UPDATE_DOCS=1)"
 	@echo "make bench - the full benchmark of $(RUN)/export into reports/"
 	@echo "make edge-seeds - the edge CNN with seeds $(EDGE_SEEDS) too, and the runs table in docs/train.md"
+	@echo "make edge-teacher - three seeds of the edge CNN's previous recipe to distill from (fmnist-train --teacher), once"
 	@echo "make sweep - the hyperparameter ablation (fmnist-sweep, $(SWEEP_EPOCHS) epochs per trial) into reports/sweep.*"
 	@echo "make pi-check - $(RUN)/export on emulated Raspberry Pis, one per OS (bookworm/trixie, 64/32-bit) into reports/pi.md"
 	@echo "make pi-matrix - every OS on both of its Pis, the tutorial and (when trained) the edge CNN (CI runs it)"
