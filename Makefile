@@ -17,16 +17,16 @@ UPDATE_DOCS ?=
 RUN := artifacts/seed-cnn
 EDGE := artifacts/edge-cnn
 
-.PHONY: run docs numpy-check test setup venv data qemu sshd browser postgres train edge-teacher edge-seeds runs export bench pi-check pi-matrix sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help gallery
+.PHONY: run docs numpy-check test setup venv data qemu sshd browser postgres train edge-teacher peers runs export bench pi-check pi-matrix sweep doctor-models overhead layers fuzz imports quant-demo serve-bench clean help gallery
 
 help:
-	@echo "make run   - set up, train the tutorial CNN and the ANN on the real data (seeds: $(SEEDS)) and"
-	@echo "             the edge CNN, export both CNNs to every TFLite/ONNX format, benchmark them side by side"
+	@echo "make run   - set up, train the tutorial CNN, the ANN and the edge CNN on the real data (seeds: $(SEEDS)),"
+	@echo "             export both CNNs to every TFLite/ONNX format, benchmark them side by side, make peers"
 	@echo "make test  - set up, train+export the tutorial CNN if missing, quick benchmark gate, test suite"
 	@echo "make docs  - after make run: export, benchmark, Pi check again and rewrite the generated blocks"
 	@echo "             of README.md and docs/ (other targets touch them only with UPDATE_DOCS=1)"
 	@echo "make bench - the full benchmark of $(RUN)/export into reports/"
-	@echo "make edge-seeds - the edge CNN with seeds $(EDGE_SEEDS) too, and the runs table in docs/train.md"
+	@echo "make peers - our CNNs beside Fashion-MNIST's benchmark table (README's peers block, docs/img/ plot)"
 	@echo "make edge-teacher - three seeds of the edge CNN's previous recipe to distill from (fmnist-train --teacher), once"
 	@echo "make sweep - the hyperparameter ablation (fmnist-sweep, $(SWEEP_EPOCHS) epochs per trial) into reports/sweep.*"
 	@echo "make pi-check - $(RUN)/export on emulated Raspberry Pis, one per OS (bookworm/trixie, 64/32-bit) into reports/pi.md"
@@ -124,12 +124,14 @@ qemu:
 
 train: setup
 	@set -e; for s in $(SEEDS); do \
-	  name=seed-cnn; [ "$$s" = 0 ] || name=seed-cnn-seed$$s; \
-	  $(VENV)/bin/fmnist-train --model seed-cnn --seed $$s --name $$name; \
-	  name=ann; [ "$$s" = 0 ] || name=ann-seed$$s; \
-	  $(VENV)/bin/fmnist-train --model ann --seed $$s --name $$name; \
+	  sfx=; [ "$$s" = 0 ] || sfx=-seed$$s; \
+	  $(VENV)/bin/fmnist-train --model seed-cnn --seed $$s --name seed-cnn$$sfx; \
+	  $(VENV)/bin/fmnist-train --model ann --seed $$s --name ann$$sfx; \
 	done
-	$(VENV)/bin/fmnist-train --model edge-cnn --seed 0 --name edge-cnn
+	@set -e; for s in $(SEEDS); do \
+	  sfx=; [ "$$s" = 0 ] || sfx=-seed$$s; \
+	  $(VENV)/bin/fmnist-train --model edge-cnn --seed $$s --name edge-cnn$$sfx; \
+	done
 
 # The edge CNN's teachers (distillation, fmnist-train --teacher): three seeds of its previous
 # recipe, pinned here by its flags (32-32-64 blocks, a 128-unit head, no flips, 60 epochs), which
@@ -143,14 +145,6 @@ edge-teacher: setup
 	  [ -f artifacts/edge-teacher-seed$$s/model.keras ] || \
 	  $(VENV)/bin/fmnist-train $(TEACHER_FLAGS) --seed $$s --name edge-teacher-seed$$s; \
 	done
-
-# More seeds of the edge CNN (about 13 min each on 2 cores), for its spread between seeds.
-EDGE_SEEDS ?= 1 2
-edge-seeds: setup
-	@set -e; for s in $(EDGE_SEEDS); do \
-	  $(VENV)/bin/fmnist-train --model edge-cnn --seed $$s --name edge-cnn-seed$$s; \
-	done
-	$(VENV)/bin/fmnist-runs artifacts $(if $(UPDATE_DOCS),--update-readme docs/train.md)
 
 runs: venv
 	$(VENV)/bin/fmnist-runs artifacts $(if $(UPDATE_DOCS),--update-readme docs/train.md)
@@ -175,13 +169,19 @@ bench: $(RUN)/export/manifest.json
 	$(VENV)/bin/fmnist-bench $$dirs --out reports --gate benchmarks/baseline.json $(if $(UPDATE_DOCS),--update-readme README.md)
 	@echo "report: reports/benchmark.md (+ benchmark.json, PNG plots)"
 
-run: train runs export bench
+run: train runs export bench peers
+
+# Our CNNs (make run's seeds, make bench's int8 figures) beside the small models of Fashion-MNIST's
+# own benchmark table; UPDATE_DOCS=1 writes README's peers block and its accuracy/latency plot.
+peers: venv
+	$(PY) -m fmnist_edge.benchmarks.peers artifacts --bench reports/benchmark.json \
+	  $(if $(UPDATE_DOCS),--update-readme README.md --plot docs/img/int8_models.png)
 
 # The maintainers' refresh of the figures in README.md and docs/: export, benchmark and the
 # emulated Pi again on this machine (after make run trained the models), each block naming its
 # machine and date.
 docs:
-	$(MAKE) --no-print-directory runs export bench pi-matrix numpy-check gallery UPDATE_DOCS=1
+	$(MAKE) --no-print-directory runs export bench peers pi-matrix numpy-check gallery UPDATE_DOCS=1
 
 # A model where int8 hurts, found by measuring fmnist-train options (README "Where int8 loses
 # accuracy"): the tutorial CNN with ELU and Adam at 0.02 for 3 epochs. Exported with the fallback

@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="fmnist-bench report with both CNNs (default: %(default)s, as make bench writes it)")
     p.add_argument("--update-readme", metavar="FILE", default=None,
                    help="also write the table into FILE between <!-- peers:begin/end --> markers")
+    p.add_argument("--plot", metavar="PNG", default=None,
+                   help="also draw every int8 model of the report, test accuracy against batch-1 p50 "
+                        "(fmnist-bench's own int8 plot), into PNG (make peers UPDATE_DOCS=1: docs/img/)")
     args = p.parse_args(argv)
 
     def action() -> int:
@@ -117,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
         if args.update_readme:
             replace_block(args.update_readme, "peers", text)
+        if args.plot:
+            from fmnist_edge import plotting
+            from fmnist_edge.benchmarks.plots import int8_models
+
+            Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
+            print(f"plot: {int8_models(bench, plotting.pyplot(), Path(args.plot))}")
         return 0
 
     return cliutil.run(PROG, action)

@@ -13,7 +13,8 @@ def _run(folder, accuracy, params=90_000, **config):
 
 def _bench(tmp_path):
     record = {"label": "edge-cnn", "format": "tflite", "quantization": "int8", "threads": 1,
-              "size_bytes": 95 * 1024, "latency_us": {"p50": 14.25}}
+              "size_bytes": 95 * 1024, "latency_us": {"p50": 14.25}, "accuracy": 0.939,
+              "accuracy_ci": [0.934, 0.944]}
     bench = {"environment": {"threads": [1, 2], "cpu": "AMD EPYC", "cores": 2}, "created": "2026-12-07",
              "records": [record, {**record, "threads": 2, "latency_us": {"p50": 99.0}}]}
     path = tmp_path / "benchmark.json"
@@ -42,3 +43,9 @@ def test_a_missing_report_is_one_line_and_exit_2(tmp_path, capsys):
     assert peers.main([str(tmp_path), "--bench", str(tmp_path / "none.json")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "none.json: not a fmnist-bench report" in err
+
+
+def test_the_plot_is_the_reports_int8_models_drawn_where_asked(tmp_path, capsys):
+    png = tmp_path / "img" / "int8.png"
+    assert peers.main([str(tmp_path), "--bench", str(_bench(tmp_path)), "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"plot: {png}" in capsys.readouterr().out
