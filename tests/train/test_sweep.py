@@ -329,3 +329,21 @@ def test_teacher_weight_needs_teachers_and_reaches_every_trial(tmp_path):
     off = sweep_space.apply(config.base(), {"teacher_weight": 0.0}).resolved()
     assert off.teacher == config.teacher and off.teacher_weight == 0.0  # trained on labels alone
     assert f"--teacher {tmp_path / 't1'} --teacher t2" in command(config)
+
+
+def test_the_readme_block_tables_every_trial_against_the_bases_mean():
+    from fmnist_edge.train.sweep.report import ablation_table
+
+    def point(value, accuracy, seed=None):
+        return {"value": value, "val_accuracy": accuracy, "train_accuracy": 0.95, "seconds": 600.0,
+                "params": 103_594, "seed": seed}
+    def base(value):  # every curve holds the base's trials at its own value (report._curve)
+        return [point(value, 0.930, None), point(value, 0.934, 1)]
+    report = {"base": {"validation_size": 5000}, "hyperparameters": {
+        "flip": {"tutorial_value": "off", "base_label": "recipe", "points": [*base("off"), point("on", 0.936)]},
+        "epochs": {"tutorial_value": 60, "base_label": "recipe", "points": [*base(60), point(100, 0.929)]}}}
+    lines = ablation_table(report).splitlines()
+    assert lines[0].startswith("| trial | val accuracy % ±95 % | vs recipe (points) |")
+    assert [line.split(" | ")[0] for line in lines[2:]] == ["| recipe", "| recipe, seed 1", "| flip = on",
+                                                          "| epochs = 100"]
+    assert "| +0.40 |" in lines[4] and "| -0.30 |" in lines[5] and "| 103,594 |" in lines[5]

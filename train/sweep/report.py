@@ -235,8 +235,34 @@ def readme_block(report: dict) -> str:
     head = (f"From `{report['command']}` ({len(report['trials'])} trials, {report['created']}), "
             f"scored on {report['scored_on']}; tables and plots: `{md}`.")
     if report["mode"] == "ablation":
-        return "\n\n".join([head] + [explain(n, c) for n, c in report["hyperparameters"].items()])
+        return "\n\n".join([head, ablation_table(report)]
+                           + [explain(n, c) for n, c in report["hyperparameters"].items()])
     return head + "\n\n" + "\n".join(markdown(report, {}).splitlines()[4:])
+
+
+def ablation_table(report: dict) -> str:
+    """Every trial of an ablation in one table: the base's seeds first, then each change with its
+    validation accuracy against the base's (the mean of its seeds, so one seed's luck is not
+    credited to a lever)."""
+    n = _validation_images(report)
+    curves = report["hyperparameters"]
+    if not curves:
+        return ""
+    first = next(iter(curves.values()))
+    base = [p for p in first["points"] if p["value"] == first["tutorial_value"]]
+    mean = sum(p["val_accuracy"] for p in base) / len(base) if base else None
+
+    def row(label: str, p: dict) -> list:
+        change = "–" if mean is None else f"{(p['val_accuracy'] - mean) * 100:+.2f}"
+        return [label, _val(p["val_accuracy"], n), change, f"{100 * (p['train_accuracy'] or 0):.2f}",
+                f"{p['seconds']:.0f}", f"{p['params']:,}"]
+
+    rows = [row(first["base_label"] + ("" if p.get("seed") is None else f", seed {p['seed']}"), p)
+            for p in base]
+    rows += [row(f"{name} = {p['value']}", p) for name, curve in curves.items()
+             for p in curve["points"] if p["value"] != curve["tutorial_value"]]
+    return markdown_table(["trial", "val accuracy % ±95 %", f"vs {first['base_label']} (points)",
+                           "train accuracy %", "seconds", "params"], rows, "lrrrrr")
 
 
 def _flags(overrides: dict) -> str:
