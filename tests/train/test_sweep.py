@@ -296,6 +296,8 @@ def test_each_effect_is_set_against_the_baselines_seed_to_seed_spread():
         explain("filters", curve)
     curve["spread"] = None
     assert "cannot be told: the tutorial was trained with one seed" in explain("filters", curve)
+    curve["points"] = [baseline[0], point(64, 0.900)]
+    assert "validation accuracy 90.00 % at every value (32, 64)" in explain("filters", curve)
 
 
 def test_flip_ema_and_global_pool_are_sweepable_and_print_as_options():

@@ -143,9 +143,13 @@ def explain(name: str, curve: dict) -> str:
     best = max(points, key=lambda p: p["val_accuracy"])
     worst = min(points, key=lambda p: p["val_accuracy"])
     at = next((p for p in points if p["value"] == curve["tutorial_value"]), None)
-    text = (f"**{name}** — {h.does}. Measured here: validation accuracy from "
-            f"{100 * worst['val_accuracy']:.2f} % ({name} = {worst['value']}) to "
-            f"{100 * best['val_accuracy']:.2f} % ({name} = {best['value']})")
+    if best["val_accuracy"] == worst["val_accuracy"]:  # a tie: "from x (60) to x (60)" said nothing
+        text = (f"**{name}** — {h.does}. Measured here: validation accuracy {100 * best['val_accuracy']:.2f} % "
+                f"at every value ({', '.join(str(p['value']) for p in points)})")
+    else:
+        text = (f"**{name}** — {h.does}. Measured here: validation accuracy from "
+                f"{100 * worst['val_accuracy']:.2f} % ({name} = {worst['value']}) to "
+                f"{100 * best['val_accuracy']:.2f} % ({name} = {best['value']})")
     if at:
         text += (f"; the {curve['base_label']}'s {curve['tutorial_value']} gave "
                  f"{100 * at['val_accuracy']:.2f} %")
