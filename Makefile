@@ -181,7 +181,7 @@ peers: venv
 # emulated Pi again on this machine (after make run trained the models), each block naming its
 # machine and date.
 docs:
-	$(MAKE) --no-print-directory runs export bench peers pi-matrix numpy-check gallery UPDATE_DOCS=1
+	$(MAKE) --no-print-directory runs export bench pi-matrix numpy-check gallery UPDATE_DOCS=1
 
 # A model where int8 hurts, found by measuring fmnist-train options (README "Where int8 loses
 # accuracy"): the tutorial CNN with ELU and Adam at 0.02 for 3 epochs. Exported with the fallback
