@@ -254,7 +254,7 @@ def ablation_table(report: dict) -> str:
         return ""
     first = next(iter(curves.values()))
     base = [p for p in first["points"] if p["value"] == first["tutorial_value"]]
-    mean = sum(p["val_accuracy"] for p in base) / len(base) if base else None
+    mean = seeds(p["val_accuracy"] for p in base).mean if base else None
 
     def row(label: str, p: dict) -> list:
         change = "–" if mean is None else f"{(p['val_accuracy'] - mean) * 100:+.2f}"
