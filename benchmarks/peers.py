@@ -10,6 +10,7 @@ parameters, and its int8 TFLite file's size and batch-1 p50 from a ``fmnist-benc
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,16 @@ def table(artifacts: Path, bench: dict) -> str:
             f"{env['cpu']}, {env['cores']} cores, one thread).")
 
 
+def _plot_folder(png: Path) -> None:
+    """Create the plot's folder, or refuse in one line if it cannot hold the file."""
+    try:
+        png.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FmnistError(f"{png}: cannot create its folder ({exc.strerror or exc})") from None
+    if not os.access(png.parent, os.W_OK):
+        raise FmnistError(f"{png}: its folder is not writable")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the table (and write it into README.md's ``peers`` block when asked)."""
     p = cliutil.ArgumentParser(prog=PROG, description="Our CNNs beside Fashion-MNIST's benchmark table.")
@@ -112,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     def action() -> int:
         if args.update_readme:
             check_block(args.update_readme, "peers")
+        if args.plot:  # refused before anything is printed or written
+            _plot_folder(Path(args.plot))
         try:
             bench = json.loads(Path(args.bench).read_text())
         except (OSError, ValueError) as exc:
@@ -124,7 +137,6 @@ def main(argv: list[str] | None = None) -> int:
             from fmnist_edge import plotting
             from fmnist_edge.benchmarks.plots import int8_models
 
-            Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
             print(f"plot: {int8_models(bench, plotting.pyplot(), Path(args.plot))}")
         return 0
 

@@ -49,3 +49,11 @@ def test_the_plot_is_the_reports_int8_models_drawn_where_asked(tmp_path, capsys)
     png = tmp_path / "img" / "int8.png"
     assert peers.main([str(tmp_path), "--bench", str(_bench(tmp_path)), "--plot", str(png)]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"plot: {png}" in capsys.readouterr().out
+
+
+def test_a_plot_path_that_cannot_be_written_is_one_line_and_exit_2(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert peers.main([str(tmp_path), "--bench", str(_bench(tmp_path)), "--plot", str(blocker / "x.png")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "cannot create its folder" in captured.err and captured.out == ""
