@@ -81,7 +81,7 @@ def test_edge_cnn_halves_resolution_at_once_and_stays_small():
 def test_edge_cnn_recipe_and_overrides():
     recipe = TrainConfig(model=ModelKind.EDGE_CNN).resolved()
     assert (recipe.filters, recipe.epochs, recipe.batch_size, recipe.augment, recipe.erasing) == \
-        (32, 60, 128, True, True)
+        (32, 100, 128, True, True)
     assert recipe.schedule.value == "cosine" and recipe.learning_rate == 0.003
     tutorial = TrainConfig().resolved()
     assert (tutorial.epochs, tutorial.batch_size, tutorial.augment, tutorial.schedule.value) == \
@@ -111,7 +111,7 @@ def test_augmentation_shifts_training_images():
     x[:, 10:18, 2:8] = 1.0  # a bar near the left edge
     y = np.eye(10, dtype=np.float32)[np.arange(64) % 10]
     batches = list(augmented(x, y, TrainConfig(model=ModelKind.EDGE_CNN, batch_size=32,
-                                               erasing=False)))
+                                               erasing=False, flip=False)))
     images = np.concatenate([np.asarray(b[0]) for b in batches])
     labels = np.concatenate([np.asarray(b[1]) for b in batches])
     assert images.shape == x.shape and sorted(labels.argmax(1)) == sorted(y.argmax(1))
