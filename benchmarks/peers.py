@@ -19,6 +19,7 @@ from fmnist_edge.intervals import seeds
 from fmnist_edge.readme import check_block, replace_block
 from fmnist_edge.runtime import cliutil
 from fmnist_edge.runtime.errors import FmnistError
+from fmnist_edge.runtime.system import cpu_label
 from fmnist_edge.tables import markdown_table
 
 PROG = "python -m fmnist_edge.benchmarks.peers"
@@ -94,7 +95,7 @@ def table(artifacts: Path, bench: dict) -> str:
                             "int8 b1 p50 µs", "by"], rows, "llrrrrl")
             + f"\n\nAbove the line of ours: {SOURCE}, one figure each. Ours: mean ± standard "
             f"deviation over the seeds of `make run`; KB and µs from `fmnist-bench` ({bench['created']}, "
-            f"{env['cpu']}, {env['cores']} cores, one thread).")
+            f"{cpu_label(env['cpu'], env.get('cpu_features') or ())}, {env['cores']} cores, one thread).")
 
 
 def _plot_folder(png: Path) -> None:

@@ -8,6 +8,7 @@ from fmnist_edge.intervals import SCORED, accuracy_text, drop_text, scored_cells
 from fmnist_edge.runtime.formats import Format, Quantization, quantization_label
 from fmnist_edge.runtime.labels import CLASS_NAMES
 from fmnist_edge.reports import write_report
+from fmnist_edge.runtime.system import cpu_label
 from fmnist_edge.tables import markdown_table
 
 
@@ -171,7 +172,8 @@ def readme_block(report: dict) -> str:
     runs = f"\n\n{runs_table(report)}" if len(report.get("runs", [])) > 1 else ""
     return (headline(report) + runs + f"\n\n{_plan(report)} run, {report['created']}, "
             f"threads {env['threads'][0]} (table) of {', '.join(map(str, env['threads']))}; "
-            f"{env['cpu']}, {env['cores']} cores, {env['os']}; AMX: {_amx(env)}. "
+            f"{cpu_label(env['cpu'], env.get('cpu_features') or ())}, {env['cores']} cores, {env['os']}; "
+            f"AMX: {_amx(env)}. "
             "Full report: `reports/benchmark.md`.")
 
 

@@ -29,6 +29,19 @@ def test_x86_and_arm_cpuinfo(cpuinfo):
     assert cpu_features() == ["asimd", "asimddp"]
 
 
+def test_machine_summary_names_the_simd_level(cpuinfo):
+    # two VMs both called "AMD EPYC" (Zen 4 with AVX-512 VNNI, Zen 3 with AVX2) must read apart
+    cpuinfo(X86)
+    assert system.machine_summary().startswith("Intel(R) Xeon(R) Processor (AMX), ")
+    cpuinfo("model name\t: AMD EPYC\nflags\t\t: fpu avx avx2 fma\n")
+    assert system.machine_summary().startswith("AMD EPYC (AVX2), ")
+    cpuinfo(PI5)
+    assert system.simd_level() == "NEON dot product"
+    assert system.simd_level(["avx2", "avx512f", "avx512_vnni"]) == "AVX-512 VNNI"
+    assert system.cpu_label("AMD EPYC", []) == "AMD EPYC"  # an old report without features
+    assert system.cpu_label(None, ["avx2"]) is None
+
+
 def test_no_cpuinfo_and_missing_packages(cpuinfo, monkeypatch):
     monkeypatch.setattr(system, "CPUINFO", "/nonexistent/cpuinfo")
     system.cpuinfo.cache_clear()
