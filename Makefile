@@ -27,7 +27,7 @@ help:
 	@echo "             of README.md and docs/ (other targets touch them only with UPDATE_DOCS=1)"
 	@echo "make bench - the full benchmark of $(RUN)/export into reports/"
 	@echo "make peers - our CNNs beside Fashion-MNIST's benchmark table (README's peers block, docs/img/ plot)"
-	@echo "make edge-teacher - three seeds of the edge CNN's 60-epoch no-flip recipe (pinned) to distill from (fmnist-train --teacher), once"
+	@echo "make edge-teacher - three seeds of the edge CNN's former 60-epoch no-flip recipe (pinned) to distill from (fmnist-train --teacher), once"
 	@echo "make sweep - the hyperparameter ablation (fmnist-sweep, $(SWEEP_EPOCHS) epochs per trial) into reports/sweep.*"
 	@echo "make pi-check - $(RUN)/export on emulated Raspberry Pis, one per OS (bookworm/trixie, 64/32-bit) into reports/pi.md"
 	@echo "make pi-matrix - every OS on both of its Pis, the tutorial and (when trained) the edge CNN (CI runs it)"
@@ -133,7 +133,7 @@ train: setup
 	  $(VENV)/bin/fmnist-train --model edge-cnn --seed $$s --name edge-cnn$$sfx; \
 	done
 
-# The edge CNN's teachers (distillation, fmnist-train --teacher): three seeds of its 60-epoch
+# The edge CNN's teachers (distillation, fmnist-train --teacher): three seeds of its former 60-epoch
 # recipe, pinned here by its flags (32-32-64 blocks, a 128-unit head, no flips, 60 epochs), which
 # score 94.08 % on the validation split as an ensemble (93.0-93.3 % alone); each trains in 14-16
 # min on the 2-core AMD EPYC, once: a seed whose model.keras exists is not trained again.
@@ -181,7 +181,7 @@ peers: venv
 # emulated Pi again on this machine (after make run trained the models), each block naming its
 # machine and date.
 docs:
-	$(MAKE) --no-print-directory runs export bench pi-matrix numpy-check gallery UPDATE_DOCS=1
+	$(MAKE) --no-print-directory runs export bench peers pi-matrix numpy-check gallery UPDATE_DOCS=1
 
 # A model where int8 hurts, found by measuring fmnist-train options (README "Where int8 loses
 # accuracy"): the tutorial CNN with ELU and Adam at 0.02 for 3 epochs. Exported with the fallback

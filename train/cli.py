@@ -74,7 +74,7 @@ def _add_training(add) -> None:
     add("--momentum", type=cliutil.unit_float, default=0.0,
         help="sgd only: fraction of the previous step carried into the next (default: %(default)s)")
     add("--epochs", type=cliutil.positive_int, default=None,
-        help="passes over the 55k training images (default: 15, edge-cnn 60)")
+        help="passes over the 55k training images (default: 15, edge-cnn 100)")
     add("--batch-size", type=cliutil.positive_int, default=None,
         help="images per gradient step; smaller = noisier, more updates (default: 32, edge-cnn 128)")
     add("--augment", action=argparse.BooleanOptionalAction, default=None,
@@ -84,7 +84,7 @@ def _add_training(add) -> None:
         help="blank one random rectangle (2–40 %% of the image) on half the training images "
         "(random erasing; default: on for edge-cnn, off otherwise)")
     add("--flip", action=argparse.BooleanOptionalAction, default=None,
-        help="flip half the training images left to right (default: off)")
+        help="flip half the training images left to right (default: on for edge-cnn, off otherwise)")
     add("--ema", type=cliutil.unit_float, default=0.0, metavar="MOMENTUM",
         help="keep an exponential moving average of the weights with this momentum per step "
         "(e.g. 0.999: about the last 1,000 steps) and ship it; 0 = off (default: %(default)s)")

@@ -82,8 +82,8 @@ class Recipe:
 # (4× fewer steps per epoch than 32). At 60 epochs without flips three seeds gave 93.14 % mean
 # validation and test accuracy (96.9 % train); flips alone (93.30 %) or 100 epochs alone
 # (93.28 %) did not move validation, one seed each, but flips with 100 epochs gave 93.36 % / 93.41 %
-# (val / test, seed 0) for 1.7× the time, ~25 min per seed on 2 cores (docs/train.md "How the edge
-# CNN could reach 94 %"). Erasing costs 0.36–0.48 points in 12–20-epoch trials, where the least
+# (val / test, seed 0); three seeds: 93.38 ± 0.14 % test, 33–34 min a seed on 2 AVX2 cores
+# (docs/train.md "How the edge CNN could reach 94 %"). Erasing costs 0.36–0.48 points in 12–20-epoch trials, where the least
 # regularized model wins; at full length it has not been tried without.
 RECIPE = {ModelKind.SEED_CNN: Recipe(32, 15, 32, False, False, False, Schedule.CONSTANT),
           ModelKind.ANN: Recipe(32, 15, 32, False, False, False, Schedule.CONSTANT),
